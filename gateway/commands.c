@@ -1,0 +1,13 @@
+/* The table of `directgate` subcommands. Keep it sorted by topic; each
+ * function lives in gateway/cmd_<topic>.c. */
+#include "gateway/cmd.h"
+
+#include <stddef.h>
+
+const struct cmd gateway_commands[] = {
+	{"init", "create an instance: config, store, key directory", cmd_init},
+	{"serve", "run the daemon in the foreground", cmd_serve},
+	{"check-config", "validate and print the effective configuration",
+	    cmd_check_config},
+	{NULL, NULL, NULL},
+};
