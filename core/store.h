@@ -36,6 +36,12 @@ extern const struct store_migration store_migrations[];
  * and e says why (TEMP for busy/IO errors). */
 int store_open(const char *path, unsigned flags, struct store **s_r,
     struct err *e);
+/* Same with another migration list (tests), terminated by a zero version
+ * and borrowed for the call only. A database whose user_version is newer
+ * than the list's last version is a CONFIG error. */
+int store_open_with(const char *path, unsigned flags,
+    const struct store_migration *migrations, struct store **s_r,
+    struct err *e);
 void store_free(struct store **sp);
 int store_user_version(struct store *s);
 
