@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ struct config {
 	size_t n;
 	/* while loading */
 	const char *load_name;
+	const char *load_p; /* the rest of the text */
+	int load_line;      /* lines handed to inih so far */
+	int err_line;
 	struct err load_err;
 	bool load_failed;
 };
@@ -190,12 +194,42 @@ config_ini_handler(void *user, const char *section, const char *name,
 		return 0;
 	if (name == NULL) /* a section header alone */
 		return 1;
-	if (config_set(c, section, name, value, &e) != 0) {
-		c->load_err = e;
-		c->load_failed = true;
-		return 0;
+	if (section[0] == '\0') {
+		err_set(&e, ERR_CONFIG, "%s: key outside a [section]", name);
+		goto fail;
 	}
+	if (config_set(c, section, name, value, &e) != 0)
+		goto fail;
 	return 1;
+fail:
+	c->load_err = e;
+	c->err_line = c->load_line;
+	c->load_failed = true;
+	return 0;
+}
+
+/* An fgets over the text that counts lines, so that errors found by the
+ * handler can name their line. */
+static char *
+config_ini_reader(char *str, int num, void *stream)
+{
+	struct config *c = stream;
+	int n = 0;
+
+	if (*c->load_p == '\0' || num < 2)
+		return NULL;
+	while (n < num - 1 && c->load_p[n] != '\0') {
+		str[n] = c->load_p[n];
+		if (c->load_p[n++] == '\n')
+			break;
+	}
+	str[n] = '\0';
+	c->load_p += n;
+	if (n > 0 && str[n - 1] == '\n')
+		c->load_line++;
+	else if (*c->load_p == '\0')
+		c->load_line++;
+	return str;
 }
 
 static int
@@ -203,14 +237,13 @@ config_finish_load(struct config *c, int rc, struct err *e)
 {
 	if (rc == 0 && !c->load_failed)
 		return 0;
-	if (rc == -1)
-		return err_set(e, ERR_CONFIG, "%s: cannot open", c->load_name);
 	if (rc == -2)
 		return err_set(e, ERR_INTERNAL, "%s: out of memory",
 		    c->load_name);
-	if (c->load_failed)
-		return err_set(e, ERR_CONFIG, "%s:%d: %s", c->load_name, rc,
-		    c->load_err.msg);
+	/* Whichever came first: a syntax error (rc) or a bad key. */
+	if (c->load_failed && (rc <= 0 || c->err_line <= rc))
+		return err_set(e, ERR_CONFIG, "%s:%d: %s", c->load_name,
+		    c->err_line, c->load_err.msg);
 	return err_set(e, ERR_CONFIG, "%s:%d: syntax error", c->load_name,
 	    rc);
 }
@@ -218,12 +251,33 @@ config_finish_load(struct config *c, int rc, struct err *e)
 int
 config_load_file(struct config *c, const char *path, struct err *e)
 {
+	struct buf text;
+	char chunk[4096];
+	size_t n;
+	FILE *f;
 	int rc;
 
-	c->load_name = path;
-	c->load_failed = false;
-	rc = ini_parse(path, config_ini_handler, c);
-	return config_finish_load(c, rc, e);
+	if ((f = fopen(path, "r")) == NULL)
+		return err_set(e, ERR_CONFIG, "%s: cannot open: %s", path,
+		    strerror(errno));
+	buf_init(&text, 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&text, chunk, n) != 0) {
+			fclose(f);
+			buf_release(&text);
+			return err_set(e, ERR_CONFIG, "%s: larger than 1 MiB",
+			    path);
+		}
+	}
+	rc = ferror(f);
+	fclose(f);
+	if (rc != 0) {
+		buf_release(&text);
+		return err_set(e, ERR_CONFIG, "%s: read error", path);
+	}
+	rc = config_load_string(c, buf_cstr(&text), path, e);
+	buf_release(&text);
+	return rc;
 }
 
 int
@@ -233,8 +287,11 @@ config_load_string(struct config *c, const char *text, const char *name,
 	int rc;
 
 	c->load_name = name;
+	c->load_p = text;
+	c->load_line = 0;
+	c->err_line = 0;
 	c->load_failed = false;
-	rc = ini_parse_string(text, config_ini_handler, c);
+	rc = ini_parse_stream(config_ini_reader, c, config_ini_handler, c);
 	return config_finish_load(c, rc, e);
 }
 
