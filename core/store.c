@@ -765,7 +765,8 @@ struct store_job {
 	struct store_job *next;
 	store_write_fn *fn;
 	store_done_fn *done;
-	void *arg;
+	void *arg;      /* for fn */
+	void *done_arg; /* for done: arg, but for store_writer_run */
 	struct loop *loop; /* where done runs; NULL: the writer thread */
 	int status;
 	struct err err;
@@ -788,7 +789,7 @@ store_job_done_cb(void *arg)
 {
 	struct store_job *j = arg;
 
-	j->done(j->arg, j->status, &j->err);
+	j->done(j->done_arg, j->status, &j->err);
 	free(j);
 }
 
@@ -956,8 +957,8 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
 }
 
 static void
-store_writer_submit_job(struct store_writer *w, store_write_fn *fn,
-    store_done_fn *done, void *arg, struct loop *loop)
+store_writer_submit_job(struct store_writer *w, store_write_fn *fn, void *arg,
+    store_done_fn *done, void *done_arg, struct loop *loop)
 {
 	struct store_job *j = xcalloc(1, sizeof *j);
 
@@ -965,6 +966,7 @@ store_writer_submit_job(struct store_writer *w, store_write_fn *fn,
 	j->fn = fn;
 	j->done = done;
 	j->arg = arg;
+	j->done_arg = done_arg;
 	j->loop = loop;
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
@@ -984,7 +986,7 @@ void
 store_writer_submit(struct store_writer *w, store_write_fn *fn,
     store_done_fn *done, void *arg)
 {
-	store_writer_submit_job(w, fn, done, arg, w->loop);
+	store_writer_submit_job(w, fn, arg, done, arg, w->loop);
 }
 
 struct store_wait {
@@ -1018,7 +1020,7 @@ store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
 	pthread_cond_init(&wt.cv, NULL);
 	/* Told on the writer thread: the caller may be anything but the
 	 * loop thread, and need not wait for the loop. */
-	store_writer_submit_job(w, fn, store_wait_done, &wt, NULL);
+	store_writer_submit_job(w, fn, arg, store_wait_done, &wt, NULL);
 	pthread_mutex_lock(&wt.mu);
 	while (!wt.done)
 		pthread_cond_wait(&wt.cv, &wt.mu);
