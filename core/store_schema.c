@@ -61,5 +61,14 @@ const struct store_migration store_migrations[] = {
 	/* 3: adt intake (stored ADTs). */
 	{3, "adt: intake",
 	    "CREATE TABLE adt_event (id INTEGER PRIMARY KEY);"},
+	/* 4: adt ACRS (relationships, patients, match decisions). */
+	{4, "adt: acrs",
+	    "CREATE TABLE acrs_placeholder (id INTEGER PRIMARY KEY);"},
+	/* 5: adt Health Directory (providers, organizations, endpoints). */
+	{5, "adt: directory",
+	    "CREATE TABLE directory_placeholder (id INTEGER PRIMARY KEY);"},
+	/* 6: hisp (addresses, queue, delivery tracking). */
+	{6, "hisp: queue",
+	    "CREATE TABLE hisp_placeholder (id INTEGER PRIMARY KEY);"},
 	{0, NULL, NULL},
 };
