@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -781,7 +782,7 @@ struct store_writer {
 	bool stopping;                   /* under mu */
 	unsigned batch_max;
 	struct loop *loop;
-	uint64_t n_batches, n_jobs, n_failed_batches; /* writer thread */
+	atomic_uint_least64_t n_batches, n_jobs, n_failed_batches;
 };
 
 static void
@@ -823,8 +824,8 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 	struct err e;
 	bool failed = false;
 
-	w->n_batches++;
-	w->n_jobs += n;
+	atomic_fetch_add_explicit(&w->n_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n_jobs, n, memory_order_relaxed);
 	if (store_begin(s, &e) == -1) {
 		failed = true;
 		goto tell;
@@ -870,11 +871,11 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 		failed = true;
 tell:
 	if (failed) {
-		w->n_failed_batches++;
+		atomic_fetch_add_explicit(&w->n_failed_batches, 1,
+		    memory_order_relaxed);
 		/* Whatever the cause, nothing of the batch was written and
 		 * trying again later may work. */
-		log_warn("store", "batch=%u jobs=%u commit failed: %s",
-		    (unsigned)w->n_batches, n, e.msg);
+		log_warn("store", "jobs=%u commit failed: %s", n, e.msg);
 		store_batch_fail(batch, &e);
 	} else {
 		for (struct store_job *j = batch; j != NULL; j = j->next)
@@ -1032,6 +1033,18 @@ store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
 	return wt.status;
 }
 
+void
+store_writer_stats(struct store_writer *w, uint64_t *batches_r,
+    uint64_t *jobs_r, uint64_t *failed_r)
+{
+	if (batches_r != NULL)
+		*batches_r = atomic_load(&w->n_batches);
+	if (jobs_r != NULL)
+		*jobs_r = atomic_load(&w->n_jobs);
+	if (failed_r != NULL)
+		*failed_r = atomic_load(&w->n_failed_batches);
+}
+
 struct store *
 store_writer_store(struct store_writer *w)
 {
@@ -1052,8 +1065,9 @@ store_writer_free(struct store_writer **wp)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	log_debug("store", "writer stopped batches=%llu jobs=%llu failed=%llu",
-	    (unsigned long long)w->n_batches, (unsigned long long)w->n_jobs,
-	    (unsigned long long)w->n_failed_batches);
+	    (unsigned long long)atomic_load(&w->n_batches),
+	    (unsigned long long)atomic_load(&w->n_jobs),
+	    (unsigned long long)atomic_load(&w->n_failed_batches));
 	assert(w->head == NULL);
 	store_free(&w->s);
 	pthread_cond_destroy(&w->cv);

@@ -102,9 +102,11 @@ struct store_writer;
  * not block on anything but the store. */
 typedef int store_write_fn(struct store *s, void *arg, struct err *e);
 /* Called once per job: status 0 when the job's writes are durable, -1 when
- * they are not (e->kind TEMP when the commit failed: nothing of the batch
- * was written). With a loop it runs on the loop thread, otherwise on the
- * writer thread. */
+ * they are not: the job's own error when it failed itself (its savepoint
+ * was rolled back, the rest of the batch stands), else TEMP when the batch
+ * could not be committed (nothing of the batch was written). e is never
+ * NULL and is borrowed for the call. With a loop it runs on the loop
+ * thread, otherwise on the writer thread. */
 typedef void store_done_fn(void *arg, int status, const struct err *e);
 
 struct store_writer_opts {
@@ -122,6 +124,10 @@ void store_writer_submit(struct store_writer *w, store_write_fn *fn,
  * workers, tests). Returns the job's status. */
 int store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
     struct err *e);
+/* Counters since store_writer_new (thread-safe; NULL pointers skipped):
+ * transactions run, jobs taken, transactions that failed as a whole. */
+void store_writer_stats(struct store_writer *w, uint64_t *batches_r,
+    uint64_t *jobs_r, uint64_t *failed_r);
 /* The writer's own connection, for fault injection in tests. */
 struct store *store_writer_store(struct store_writer *w);
 /* Commits what is queued, stops the thread, frees. Accepts NULL. */

@@ -594,6 +594,12 @@ test_store_writer_16_threads_x_200_jobs_are_durable(void **state)
 		pthread_join(th[i], NULL);
 		assert_int_equal(ta[i].failures, 0);
 	}
+	uint64_t batches, jobs, failed;
+	store_writer_stats(w, &batches, &jobs, &failed);
+	assert_int_equal(jobs, 16 * 200);
+	assert_int_equal(failed, 0);
+	/* Concurrent jobs shared transactions. */
+	assert_true(batches < jobs);
 	store_writer_free(&w);
 	assert_null(w);
 	store_writer_free(&w);
