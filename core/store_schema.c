@@ -68,7 +68,41 @@ const struct store_migration store_migrations[] = {
 	{5, "adt: directory",
 	    "CREATE TABLE directory_placeholder (id INTEGER PRIMARY KEY);"},
 	/* 6: hisp (addresses, queue, delivery tracking). */
-	{6, "hisp: queue",
-	    "CREATE TABLE hisp_placeholder (id INTEGER PRIMARY KEY);"},
+	{6, "hisp: addresses and queue",
+	    /* Mailboxes and service addresses of the local domains. */
+	    "CREATE TABLE address (address TEXT PRIMARY KEY COLLATE NOCASE,"
+	    " domain TEXT NOT NULL COLLATE NOCASE,"
+	    " kind TEXT NOT NULL DEFAULT 'mailbox',"
+	    " password TEXT,"
+	    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+	    "CREATE INDEX address_domain ON address (domain);"
+	    /* A message in the queue: the envelope and the bytes as
+	     * received. The store is the spool: message and envelope
+	     * commit in one transaction, many messages share one fsync. */
+	    "CREATE TABLE queue_msg (id TEXT PRIMARY KEY,"
+	    " direction TEXT NOT NULL CHECK (direction IN ('in','out','local')),"
+	    " mail_from TEXT NOT NULL,"
+	    " message_id TEXT,"
+	    " size INTEGER NOT NULL,"
+	    " body BLOB NOT NULL,"
+	    " auth_user TEXT,"
+	    " client TEXT,"
+	    " flags INTEGER NOT NULL DEFAULT 0,"
+	    " received INTEGER NOT NULL,"
+	    " expires INTEGER NOT NULL);"
+	    /* Per recipient: pending (due at next_try), sent, delivered,
+	     * failed (a DSN went to the sender), deferred. */
+	    "CREATE TABLE queue_rcpt (msg TEXT NOT NULL"
+	    " REFERENCES queue_msg(id) ON DELETE CASCADE,"
+	    " rcpt TEXT NOT NULL,"
+	    " domain TEXT NOT NULL COLLATE NOCASE,"
+	    " state TEXT NOT NULL DEFAULT 'pending',"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_try INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL,"
+	    " status TEXT,"
+	    " reason TEXT,"
+	    " PRIMARY KEY (msg, rcpt));"
+	    "CREATE INDEX queue_rcpt_due ON queue_rcpt (state, next_try);"},
 	{0, NULL, NULL},
 };
