@@ -130,7 +130,10 @@ void store_writer_stats(struct store_writer *w, uint64_t *batches_r,
     uint64_t *jobs_r, uint64_t *failed_r);
 /* The writer's own connection, for fault injection in tests. */
 struct store *store_writer_store(struct store_writer *w);
-/* Commits what is queued, stops the thread, frees. Accepts NULL. */
+/* Commits what is queued, stops the thread, frees. Accepts NULL. Not from
+ * a job or a done callback running on the writer thread. With a loop, the
+ * dones of the last jobs may still be posted: free the writer before
+ * loop_free (which runs posts left over). */
 void store_writer_free(struct store_writer **wp);
 
 #endif

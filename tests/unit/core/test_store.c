@@ -842,15 +842,42 @@ struct drain {
 	struct store_writer *w;
 	struct tally late;
 	struct tjob late_job;
+	struct tally probe_tally;
+	struct tjob probes[64];
+	int n_probes;
 };
 
+static int
+noop_job(struct store *s, void *arg, struct err *e)
+{
+	return 0;
+}
+
+/* Opens the gate once store_writer_free has begun: a probe submitted from
+ * then on is turned away at once. */
 static void *
 open_gate_later(void *arg)
 {
 	struct drain *d = arg;
-	struct timespec ts = {0, 200 * 1000 * 1000};
+	struct timespec ts = {0, 1000 * 1000};
 
-	nanosleep(&ts, NULL);
+	for (;;) {
+		struct tjob *probe = &d->probes[d->n_probes];
+
+		*probe = (struct tjob){&d->probe_tally, d->n_probes, {0, 0, false},
+		    NULL, d};
+		if (++d->n_probes == 64)
+			abort();
+		store_writer_submit(d->w, noop_job, tally_done, probe);
+		pthread_mutex_lock(&d->probe_tally.mu);
+		bool turned_away = d->probe_tally.temp > 0;
+		pthread_mutex_unlock(&d->probe_tally.mu);
+		if (turned_away)
+			break;
+		nanosleep(&ts, NULL);
+		if (ts.tv_nsec < 100 * 1000 * 1000)
+			ts.tv_nsec *= 2;
+	}
 	gate_open(&d->b.gate);
 	return NULL;
 }
@@ -878,6 +905,7 @@ test_store_writer_free_drains_the_queue(void **state)
 
 	assert_int_equal(store_writer_new(f->path, &o, &d->w, &e), 0);
 	tally_init(&d->late);
+	tally_init(&d->probe_tally);
 	d->late_job = (struct tjob){&d->late, 0, {7, 799, false}, NULL, d};
 	batch_submit(&d->b, d->w, 30, 700, -1, drain_done, d);
 	assert_int_equal(pthread_create(&th, NULL, open_gate_later, d), 0);
@@ -889,6 +917,9 @@ test_store_writer_free_drains_the_queue(void **state)
 	assert_int_equal(d->late.n, 1);
 	assert_int_equal(d->late.temp, 1);
 	assert_non_null(strstr(d->late.err[0].msg, "shutting down"));
+	/* Probes queued before free began were run; the last was not. */
+	assert_int_equal(d->probe_tally.n, d->n_probes);
+	assert_int_equal(d->probe_tally.ok, d->n_probes - 1);
 
 	struct store *s = reopen(f);
 	assert_int_equal(query(s, "SELECT count(*) FROM t"), 30);
