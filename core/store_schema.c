@@ -66,7 +66,44 @@ const struct store_migration store_migrations[] = {
 	    "CREATE TABLE acrs_placeholder (id INTEGER PRIMARY KEY);"},
 	/* 5: adt Health Directory (providers, organizations, endpoints). */
 	{5, "adt: directory",
-	    "CREATE TABLE directory_placeholder (id INTEGER PRIMARY KEY);"},
+	    /* NPIs are 10 digits (Luhn-checked on import); an owner is a
+	     * provider or an organization NPI; active is 0 or 1. */
+	    "CREATE TABLE dir_organization (npi TEXT PRIMARY KEY,"
+	    " name TEXT NOT NULL, parent_npi TEXT,"
+	    " active INTEGER NOT NULL DEFAULT 1,"
+	    " updated INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+	    "CREATE TABLE dir_provider (npi TEXT PRIMARY KEY,"
+	    " last_name TEXT NOT NULL, first_name TEXT NOT NULL DEFAULT '',"
+	    " middle_name TEXT NOT NULL DEFAULT '',"
+	    " suffix TEXT NOT NULL DEFAULT '',"
+	    " taxonomy TEXT NOT NULL DEFAULT '',"
+	    " active INTEGER NOT NULL DEFAULT 1,"
+	    " updated INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+	    "CREATE TABLE dir_membership (provider_npi TEXT NOT NULL,"
+	    " org_npi TEXT NOT NULL, role TEXT NOT NULL DEFAULT '',"
+	    " active INTEGER NOT NULL DEFAULT 1,"
+	    " PRIMARY KEY (provider_npi, org_npi, role));"
+	    "CREATE INDEX dir_membership_org ON dir_membership (org_npi);"
+	    /* kind 'direct' (address local@domain) or 'mllp' (host:port);
+	     * rank: lower is preferred. */
+	    "CREATE TABLE dir_endpoint (id INTEGER PRIMARY KEY,"
+	    " owner_npi TEXT NOT NULL,"
+	    " kind TEXT NOT NULL CHECK (kind IN ('direct','mllp')),"
+	    " address TEXT NOT NULL,"
+	    " rank INTEGER NOT NULL CHECK (rank >= 1),"
+	    " active INTEGER NOT NULL DEFAULT 1,"
+	    " payload_types TEXT NOT NULL DEFAULT '',"
+	    " UNIQUE (owner_npi, kind, address));"
+	    "CREATE INDEX dir_endpoint_address ON dir_endpoint (address);"
+	    /* events "A01,A03" or "*"; classes "EI" or "*"; timing
+	     * 'realtime' or a daily digest time 'HH:MM'. */
+	    "CREATE TABLE dir_preference (id INTEGER PRIMARY KEY,"
+	    " owner_npi TEXT NOT NULL,"
+	    " events TEXT NOT NULL DEFAULT '*',"
+	    " classes TEXT NOT NULL DEFAULT '*',"
+	    " format TEXT NOT NULL CHECK (format IN ('hl7+text','hl7')),"
+	    " timing TEXT NOT NULL DEFAULT 'realtime');"
+	    "CREATE INDEX dir_preference_owner ON dir_preference (owner_npi);"},
 	/* 6: hisp (addresses, queue, delivery tracking). */
 	{6, "hisp: addresses and queue",
 	    /* Mailboxes and service addresses of the local domains. */
