@@ -60,7 +60,31 @@ const struct store_migration store_migrations[] = {
 	    " PRIMARY KEY (bundle_id, domain));"},
 	/* 3: adt intake (stored ADTs). */
 	{3, "adt: intake",
-	    "CREATE TABLE adt_event (id INTEGER PRIMARY KEY);"},
+	    /* One row per accepted ADT. raw: the message as normalized on
+	     * intake (CR-separated; BOM and LF/CRLF removed), never decoded.
+	     * channel 'mllp' or 'direct'; sender the peer address
+	     * (ip:port) or the Direct sender; received in ms since the
+	     * epoch. facility + control_id (MSH-4, MSH-10, raw) is the
+	     * duplicate key. state: 'received' (for the notification
+	     * agent), later 'processing', 'done', 'failed'. */
+	    "CREATE TABLE adt_event (id INTEGER PRIMARY KEY,"
+	    " received INTEGER NOT NULL,"
+	    " channel TEXT NOT NULL CHECK (channel IN ('mllp','direct','cli')),"
+	    " sender TEXT NOT NULL,"
+	    " facility TEXT NOT NULL,"
+	    " control_id TEXT NOT NULL,"
+	    " msg_type TEXT NOT NULL,"
+	    " event TEXT NOT NULL,"
+	    " structure TEXT NOT NULL DEFAULT '',"
+	    " version TEXT NOT NULL DEFAULT '',"
+	    " processing_id TEXT NOT NULL DEFAULT 'P',"
+	    " size INTEGER NOT NULL,"
+	    " raw BLOB NOT NULL,"
+	    " state TEXT NOT NULL DEFAULT 'received',"
+	    " state_changed INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " UNIQUE (facility, control_id));"
+	    "CREATE INDEX adt_event_state ON adt_event (state, id);"},
 	/* 4: adt ACRS (relationships, patients, match decisions). */
 	{4, "adt: acrs",
 	    "CREATE TABLE acrs_placeholder (id INTEGER PRIMARY KEY);"},
