@@ -875,7 +875,8 @@ tell:
 		    memory_order_relaxed);
 		/* Whatever the cause, nothing of the batch was written and
 		 * trying again later may work. */
-		log_warn("store", "jobs=%u commit failed: %s", n, e.msg);
+		log_warn("store", "event=batch_failed jobs=%u reason=\"%s\"", n,
+		    e.msg);
 		store_batch_fail(batch, &e);
 	} else {
 		for (struct store_job *j = batch; j != NULL; j = j->next)
