@@ -1,0 +1,943 @@
+#include "certs/discover.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "certs/certs_util_private.h"
+#include "certs/dns.h"
+#include "certs/http.h"
+#include "certs/ldap_lookup.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+
+#define DISCOVER_MAX_SRV 8
+
+struct discover {
+	struct loop *loop;
+	struct dns *dns;
+	struct discover_settings set;
+	discover_validate_fn *validate;
+	void *validate_arg;
+	uint64_t seed;
+	struct discover_req *reqs;
+	bool closing;
+};
+
+/* One LDAP server candidate while its address is resolved. */
+struct discover_srv {
+	struct discover_req *req;
+	char *target;
+	uint16_t port;
+	char *url; /* set once its address is known */
+	char *label;
+	char *why; /* why it has no address */
+};
+
+/* Work handed to a worker: candidates to fetch, parse and validate, or an
+ * LDAP lookup followed by the same. */
+struct discover_job {
+	struct discover_req *req;
+	struct discover_cand *cands;
+	size_t ncands;
+	/* LDAP */
+	struct ldap_lookup_server *servers;
+	size_t nservers;
+	struct ldap_lookup_result ldap;
+	struct err ldap_err;
+	int ldap_rc;
+};
+
+struct discover_req {
+	struct discover *dc;
+	struct discover_req *next, *prev;
+	char *address;
+	char *domain;  /* borrowed from address */
+	char *addr_name; /* local.domain */
+	discover_done_fn *cb;
+	void *arg;
+	bool cancelled;
+	int busy;
+	struct discover_result *res;
+	struct buf trace;
+	bool temp;
+	char temp_reason[256];
+	/* LDAP step */
+	struct discover_srv *srv;
+	size_t nsrv;
+	size_t srv_pending;
+};
+
+static void step_domain(struct discover_req *r);
+static void step_ldap(struct discover_req *r);
+static void finish(struct discover_req *r);
+
+/* --- results --- */
+
+static void
+cand_release(struct discover_cand *c)
+{
+	free(c->url);
+	free(c->der);
+	free(c->subject);
+	free(c->issuer);
+	free(c->san);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+discover_result_free(struct discover_result **rp)
+{
+	struct discover_result *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	*rp = NULL;
+	for (size_t i = 0; i < r->ncands; i++)
+		cand_release(&r->cands[i]);
+	free(r->cands);
+	free(r->address);
+	free(r->trace);
+	free(r);
+}
+
+const char *
+discover_source_name(enum discover_source s)
+{
+	switch (s) {
+	case DISCOVER_DNS_ADDRESS: return "dns-address";
+	case DISCOVER_DNS_DOMAIN: return "dns-domain";
+	case DISCOVER_LDAP_ADDRESS: return "ldap-address";
+	case DISCOVER_LDAP_DOMAIN: return "ldap-domain";
+	}
+	return "?";
+}
+
+const char *
+discover_outcome_name(enum discover_outcome o)
+{
+	switch (o) {
+	case DISCOVER_FOUND: return "found";
+	case DISCOVER_NONE: return "none";
+	case DISCOVER_TEMP: return "temp";
+	}
+	return "?";
+}
+
+void
+discover_settings_default(struct discover_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->http_timeout_ms = 10000;
+	s->http_max_size = 1024 * 1024;
+	s->ldap_net_timeout_ms = 5000;
+	s->ldap_op_timeout_ms = 10000;
+	s->ldap = true;
+	s->srv_seed = 0;
+	s->max_candidates = 16;
+}
+
+/* --- certificate details and the basic validation (worker side) --- */
+
+static char *
+san_text(X509 *x)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+	    NULL);
+	struct buf b;
+
+	buf_init(&b, 4096);
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const char *kind = NULL;
+		const ASN1_IA5STRING *s = NULL;
+
+		switch (g->type) {
+		case GEN_EMAIL:
+			kind = "email";
+			s = g->d.rfc822Name;
+			break;
+		case GEN_DNS:
+			kind = "DNS";
+			s = g->d.dNSName;
+			break;
+		case GEN_URI:
+			kind = "URI";
+			s = g->d.uniformResourceIdentifier;
+			break;
+		default:
+			continue;
+		}
+		if (b.len > 0)
+			buf_append_str(&b, ", ");
+		buf_append_str(&b, kind);
+		buf_putc(&b, ':');
+		for (int k = 0; k < ASN1_STRING_length(s); k++) {
+			uint8_t c = ASN1_STRING_get0_data(s)[k];
+
+			buf_putc(&b, c >= 0x20 && c < 0x7f ? c : '?');
+		}
+	}
+	GENERAL_NAMES_free(gens);
+	return (char *)buf_steal(&b, NULL);
+}
+
+/* Fills the details of c from its DER; 0, or -1 when it is no
+ * certificate. */
+static int
+cand_details(struct discover_cand *c)
+{
+	X509 *x = certs_util_x509_der(c->der, c->der_len);
+
+	if (x == NULL)
+		return -1;
+	c->subject = certs_util_name(X509_get_subject_name(x));
+	c->issuer = certs_util_name(X509_get_issuer_name(x));
+	c->san = san_text(x);
+	certs_util_fingerprint(x, c->fingerprint);
+	c->not_before = certs_util_time(X509_get0_notBefore(x));
+	c->not_after = certs_util_time(X509_get0_notAfter(x));
+	X509_free(x);
+	return 0;
+}
+
+static bool
+san_bound(X509 *x, const char *address)
+{
+	const char *domain = strrchr(address, '@');
+	GENERAL_NAMES *gens;
+	bool ok = false;
+
+	domain = domain != NULL ? domain + 1 : address;
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; !ok && gens != NULL && i < sk_GENERAL_NAME_num(gens);
+	    i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *s;
+		const char *want;
+
+		if (g->type == GEN_EMAIL) {
+			s = g->d.rfc822Name;
+			want = address;
+		} else if (g->type == GEN_DNS) {
+			s = g->d.dNSName;
+			want = domain;
+		} else {
+			continue;
+		}
+		ok = (size_t)ASN1_STRING_length(s) == strlen(want) &&
+		    str_span_caseeq((const char *)ASN1_STRING_get0_data(s),
+		    (size_t)ASN1_STRING_length(s), want);
+	}
+	GENERAL_NAMES_free(gens);
+	return ok;
+}
+
+void
+discover_validate_basic(void *arg, const char *address,
+    struct discover_cand *c)
+{
+	X509 *x = certs_util_x509_der(c->der, c->der_len);
+	time_t now = time(NULL);
+
+	c->verdict = DISCOVER_INVALID;
+	c->temporary = false;
+	if (x == NULL) {
+		str_lcpy(c->reason, "invalid: not a certificate",
+		    sizeof(c->reason));
+		return;
+	}
+	if (X509_cmp_time(X509_get0_notBefore(x), &now) > 0)
+		str_lcpy(c->reason, "not-yet-valid", sizeof(c->reason));
+	else if (X509_cmp_time(X509_get0_notAfter(x), &now) < 0)
+		str_lcpy(c->reason, "expired", sizeof(c->reason));
+	else if (!san_bound(x, address))
+		str_lcpy(c->reason, "binding-mismatch", sizeof(c->reason));
+	else {
+		c->verdict = DISCOVER_VALID;
+		str_lcpy(c->reason, "ok (no trust check)", sizeof(c->reason));
+	}
+	X509_free(x);
+}
+
+/* Fetches URLs, parses and validates every candidate of a job. Runs on a
+ * worker; the job's candidates are its own while it runs. */
+static void
+job_check(struct discover_job *j, const struct discover *dc,
+    const char *address)
+{
+	size_t n = j->ncands;
+
+	for (size_t i = 0; i < n; i++) {
+		struct discover_cand *c = &j->cands[i];
+
+		if (c->url != NULL && c->der == NULL) {
+			struct buf body;
+			struct err e = {0};
+			STACK_OF(X509) *sk;
+
+			buf_init(&body, dc->set.http_max_size + 1);
+			if (http_fetch_default(NULL, c->url,
+			    dc->set.http_max_size, dc->set.http_timeout_ms,
+			    &body, &e) != 0) {
+				c->verdict = DISCOVER_INVALID;
+				c->temporary = err_is_temp(&e);
+				str_fmt(c->reason, sizeof(c->reason),
+				    "fetch: %s", e.msg);
+				buf_release(&body);
+				continue;
+			}
+			sk = sk_X509_new_null();
+			if (certs_util_read_certs(body.data, body.len, sk,
+			    &e) <= 0) {
+				c->verdict = DISCOVER_INVALID;
+				str_fmt(c->reason, sizeof(c->reason),
+				    "invalid: the URL served no certificate");
+			}
+			/* The first certificate fills this candidate; more
+			 * (a PKCS#7 bundle) become candidates of their own. */
+			for (int k = 0; k < sk_X509_num(sk); k++) {
+				struct discover_cand *t = c;
+				struct buf der;
+
+				if (k > 0) {
+					if (j->ncands >= dc->set.max_candidates)
+						break;
+					j->cands = xreallocarray(j->cands,
+					    j->ncands + 1, sizeof(*j->cands));
+					c = &j->cands[i];
+					t = &j->cands[j->ncands++];
+					memset(t, 0, sizeof(*t));
+					t->source = c->source;
+					t->url = xstrdup(c->url);
+					str_lcpy(t->origin, c->origin,
+					    sizeof(t->origin));
+				}
+				buf_init(&der, BUF_UNLIMITED);
+				certs_util_der(sk_X509_value(sk, k), &der);
+				t->der = buf_steal(&der, &t->der_len);
+			}
+			sk_X509_pop_free(sk, X509_free);
+			buf_release(&body);
+		}
+	}
+	for (size_t i = 0; i < j->ncands; i++) {
+		struct discover_cand *c = &j->cands[i];
+
+		if (c->der == NULL)
+			continue;
+		if (cand_details(c) != 0) {
+			c->verdict = DISCOVER_INVALID;
+			str_lcpy(c->reason, "invalid: not a DER certificate",
+			    sizeof(c->reason));
+			continue;
+		}
+		dc->validate(dc->validate_arg, address, c);
+	}
+}
+
+/* --- requests --- */
+
+static void
+trace(struct discover_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+trace(struct discover_req *r, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->trace.len > 0)
+		buf_putc(&r->trace, '\n');
+	buf_append_str(&r->trace, line);
+}
+
+static void
+note_temp(struct discover_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+note_temp(struct discover_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->temp)
+		return;
+	r->temp = true;
+	va_start(ap, fmt);
+	vsnprintf(r->temp_reason, sizeof(r->temp_reason), fmt, ap);
+	va_end(ap);
+}
+
+static void
+req_free(struct discover_req *r)
+{
+	struct discover *dc = r->dc;
+
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		dc->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	for (size_t i = 0; i < r->nsrv; i++) {
+		free(r->srv[i].target);
+		free(r->srv[i].url);
+		free(r->srv[i].label);
+		free(r->srv[i].why);
+	}
+	free(r->srv);
+	discover_result_free(&r->res);
+	buf_release(&r->trace);
+	free(r->address);
+	free(r->addr_name);
+	free(r);
+	if (dc->closing && dc->reqs == NULL)
+		free(dc);
+}
+
+/* Drops one outstanding operation; true when the request is gone (it was
+ * cancelled and nothing else is pending). */
+static bool
+unbusy(struct discover_req *r)
+{
+	r->busy--;
+	if (r->cancelled && r->busy == 0) {
+		req_free(r);
+		return true;
+	}
+	return r->cancelled;
+}
+
+/* Moves a finished step's candidates into the result; true when one of
+ * them is valid (they are marked used). Address-bound LDAP candidates take
+ * precedence over domain-bound ones. */
+static bool
+take_cands(struct discover_req *r, struct discover_cand *v, size_t n)
+{
+	struct discover_result *res = r->res;
+	size_t first = res->ncands, used = 0;
+	bool have_addr_ldap = false;
+
+	res->cands = xreallocarray(res->cands, res->ncands + n,
+	    sizeof(*res->cands));
+	for (size_t i = 0; i < n; i++) {
+		res->cands[res->ncands++] = v[i];
+		if (v[i].verdict == DISCOVER_VALID &&
+		    v[i].source == DISCOVER_LDAP_ADDRESS)
+			have_addr_ldap = true;
+		if (v[i].verdict != DISCOVER_VALID && v[i].temporary)
+			note_temp(r, "%s: %s", v[i].origin, v[i].reason);
+	}
+	for (size_t i = first; i < res->ncands; i++) {
+		struct discover_cand *c = &res->cands[i];
+
+		if (c->verdict != DISCOVER_VALID)
+			continue;
+		if (have_addr_ldap && c->source == DISCOVER_LDAP_DOMAIN)
+			continue;
+		c->used = true;
+		used++;
+	}
+	res->nused += used;
+	return used > 0;
+}
+
+static void
+job_after(void *arg, bool cancelled)
+{
+	struct discover_job *j = arg;
+	struct discover_req *r = j->req;
+	enum discover_source src;
+	bool found;
+	size_t nvalid = 0;
+	bool gone = unbusy(r);
+
+	if (gone || cancelled) {
+		/* gone: r is freed or cancelled, not to be touched; else the
+		 * worker pool was shut down under it */
+		bool shutdown = !gone;
+
+		for (size_t i = 0; i < j->ncands; i++)
+			cand_release(&j->cands[i]);
+		free(j->cands);
+		ldap_lookup_result_release(&j->ldap);
+		free(j->servers);
+		free(j);
+		if (shutdown) {
+			note_temp(r, "shutting down");
+			finish(r);
+		}
+		return;
+	}
+	for (size_t i = 0; i < j->ncands; i++)
+		if (j->cands[i].verdict == DISCOVER_VALID)
+			nvalid++;
+	src = j->ncands > 0 ? j->cands[0].source : DISCOVER_LDAP_ADDRESS;
+	if (j->servers != NULL) {
+		if (j->ldap_rc != 0) {
+			trace(r, "ldap: no server answered: %s",
+			    j->ldap.failures != NULL ? j->ldap.failures :
+			    j->ldap_err.msg);
+			note_temp(r, "no LDAP server answered");
+		} else {
+			trace(r, "ldap: %s answered%s%s, %zu certificates, "
+			    "%zu valid", j->ldap.server,
+			    j->ldap.failures != NULL ? " after failures: " : "",
+			    j->ldap.failures != NULL ? j->ldap.failures : "",
+			    j->ncands, nvalid);
+		}
+		src = DISCOVER_LDAP_ADDRESS;
+	} else {
+		trace(r, "%s: %zu candidates, %zu valid",
+		    discover_source_name(src), j->ncands, nvalid);
+	}
+	found = take_cands(r, j->cands, j->ncands);
+	free(j->cands);
+	ldap_lookup_result_release(&j->ldap);
+	free(j->servers);
+	free(j);
+	if (found)
+		finish(r);
+	else if (src == DISCOVER_DNS_ADDRESS)
+		step_domain(r);
+	else if (src == DISCOVER_DNS_DOMAIN)
+		step_ldap(r);
+	else
+		finish(r);
+}
+
+static void
+job_work(void *arg)
+{
+	struct discover_job *j = arg;
+	struct discover_req *r = j->req;
+	const struct discover *dc = r->dc;
+
+	if (j->servers != NULL) {
+		struct ldap_lookup_opts o = {
+			.net_timeout_ms = dc->set.ldap_net_timeout_ms,
+			.op_timeout_ms = dc->set.ldap_op_timeout_ms,
+			.max_certs = dc->set.max_candidates,
+			.max_cert_size = dc->set.http_max_size,
+		};
+
+		j->ldap_rc = ldap_lookup_certs(j->servers, j->nservers,
+		    r->address, &o, &j->ldap, &j->ldap_err);
+		j->cands = xcalloc(j->ldap.ncerts + 1, sizeof(*j->cands));
+		for (size_t i = 0; i < j->ldap.ncerts; i++) {
+			struct discover_cand *c = &j->cands[j->ncands++];
+			struct ldap_lookup_cert *lc = &j->ldap.certs[i];
+
+			c->source = lc->by_address ? DISCOVER_LDAP_ADDRESS :
+			    DISCOVER_LDAP_DOMAIN;
+			str_fmt(c->origin, sizeof(c->origin), "ldap %s %s",
+			    j->ldap.server, lc->dn);
+			c->der = lc->der;
+			c->der_len = lc->len;
+			lc->der = NULL;
+		}
+	}
+	job_check(j, dc, r->address);
+}
+
+static void
+start_job(struct discover_req *r, struct discover_job *j)
+{
+	j->req = r;
+	r->busy++;
+	if (loop_work(r->dc->loop, job_work, job_after, j) != 0) {
+		r->busy--;
+		for (size_t i = 0; i < j->ncands; i++)
+			cand_release(&j->cands[i]);
+		free(j->cands);
+		free(j->servers);
+		free(j);
+		note_temp(r, "shutting down");
+		finish(r);
+	}
+}
+
+static void
+cert_answer(struct discover_req *r, struct dns_answer *a,
+    enum discover_source src, const char *name)
+{
+	struct discover_job *j;
+	const struct dns_rr *rr;
+	size_t it = 0;
+
+	if (a->status == DNS_TEMP) {
+		trace(r, "dns %s CERT: temporary failure: %s", name, a->reason);
+		note_temp(r, "DNS CERT %s: %s", name, a->reason);
+	} else if (a->status != DNS_OK) {
+		trace(r, "dns %s CERT: %s", name, dns_status_name(a->status));
+	} else {
+		j = xcalloc(1, sizeof(*j));
+		while ((rr = dns_answer_next(a, &it)) != NULL) {
+			struct discover_cand *c;
+			uint16_t t = rr->u.cert.cert_type;
+
+			if (t != DNS_CERT_PKIX && t != DNS_CERT_IPKIX &&
+			    t != DNS_CERT_URI) {
+				trace(r, "dns %s CERT: type %u skipped", name,
+				    t);
+				continue;
+			}
+			if (j->ncands >= r->dc->set.max_candidates)
+				break;
+			j->cands = xreallocarray(j->cands, j->ncands + 1,
+			    sizeof(*j->cands));
+			c = &j->cands[j->ncands++];
+			memset(c, 0, sizeof(*c));
+			c->source = src;
+			if (t == DNS_CERT_PKIX) {
+				c->der = xmemdup(rr->u.cert.data,
+				    rr->u.cert.len);
+				c->der_len = rr->u.cert.len;
+				str_fmt(c->origin, sizeof(c->origin),
+				    "dns CERT PKIX %s", name);
+			} else {
+				c->url = xstrndup((const char *)rr->u.cert.data,
+				    rr->u.cert.len);
+				str_fmt(c->origin, sizeof(c->origin),
+				    "dns CERT %s %s", t == DNS_CERT_IPKIX ?
+				    "IPKIX" : "URI", name);
+			}
+		}
+		trace(r, "dns %s CERT: %zu usable records", name, j->ncands);
+		if (j->ncands > 0) {
+			start_job(r, j);
+			return;
+		}
+		free(j->cands);
+		free(j);
+	}
+	if (src == DISCOVER_DNS_ADDRESS)
+		step_domain(r);
+	else
+		step_ldap(r);
+}
+
+static void
+addr_cert_cb(void *arg, struct dns_answer *a)
+{
+	struct discover_req *r = arg;
+
+	if (unbusy(r))
+		return;
+	cert_answer(r, a, DISCOVER_DNS_ADDRESS, r->addr_name);
+}
+
+static void
+domain_cert_cb(void *arg, struct dns_answer *a)
+{
+	struct discover_req *r = arg;
+
+	if (unbusy(r))
+		return;
+	cert_answer(r, a, DISCOVER_DNS_DOMAIN, r->domain);
+}
+
+static void
+step_address(void *arg)
+{
+	struct discover_req *r = arg;
+	struct err e;
+
+	if (unbusy(r))
+		return;
+	r->busy++;
+	if (dns_resolve(r->dc->dns, r->addr_name, DNS_T_CERT, addr_cert_cb, r,
+	    &e) != 0) {
+		r->busy--;
+		trace(r, "dns %s CERT: not queried: %s", r->addr_name, e.msg);
+		step_domain(r);
+	}
+}
+
+static void
+step_domain(struct discover_req *r)
+{
+	struct err e;
+
+	r->busy++;
+	if (dns_resolve(r->dc->dns, r->domain, DNS_T_CERT, domain_cert_cb, r,
+	    &e) != 0) {
+		r->busy--;
+		trace(r, "dns %s CERT: not queried: %s", r->domain, e.msg);
+		step_ldap(r);
+	}
+}
+
+/* Every SRV target's address is known (or failed): ask the servers. */
+static void
+srv_resolved(struct discover_req *r)
+{
+	struct discover_job *j = xcalloc(1, sizeof(*j));
+
+	j->servers = xcalloc(r->nsrv + 1, sizeof(*j->servers));
+	for (size_t i = 0; i < r->nsrv; i++) {
+		if (r->srv[i].url == NULL) {
+			trace(r, "ldap %s:%u: %s", r->srv[i].target,
+			    r->srv[i].port, r->srv[i].why != NULL ?
+			    r->srv[i].why : "no address");
+			continue;
+		}
+		j->servers[j->nservers].url = r->srv[i].url;
+		j->servers[j->nservers].label = r->srv[i].label;
+		j->nservers++;
+	}
+	if (j->nservers == 0) {
+		free(j->servers);
+		free(j);
+		note_temp(r, "no LDAP server address could be resolved");
+		finish(r);
+		return;
+	}
+	start_job(r, j);
+}
+
+static void
+srv_addr_cb(void *arg, struct dns_answer *a)
+{
+	struct discover_srv *s = arg;
+	struct discover_req *r = s->req;
+	const struct dns_rr *rr;
+	size_t it = 0;
+
+	if (a->status == DNS_OK && (rr = dns_answer_next(a, &it)) != NULL) {
+		const uint8_t *ip = rr->u.a.addr;
+
+		s->url = xasprintf("ldap://%u.%u.%u.%u:%u", ip[0], ip[1],
+		    ip[2], ip[3], s->port);
+		s->label = xasprintf("%s:%u", s->target, s->port);
+	} else {
+		s->why = xasprintf("address lookup: %s",
+		    a->status == DNS_OK ? "no A record" : a->reason);
+	}
+	if (unbusy(r))
+		return;
+	if (--r->srv_pending == 0)
+		srv_resolved(r);
+}
+
+static void
+srv_cb(void *arg, struct dns_answer *a)
+{
+	struct discover_req *r = arg;
+	struct ldap_lookup_srv v[DISCOVER_MAX_SRV];
+	const struct dns_rr *rr;
+	size_t n = 0, it = 0;
+	uint64_t seed;
+
+	if (unbusy(r))
+		return;
+	if (a->status == DNS_TEMP) {
+		trace(r, "dns _ldap._tcp.%s SRV: temporary failure: %s",
+		    r->domain, a->reason);
+		note_temp(r, "DNS SRV _ldap._tcp.%s: %s", r->domain, a->reason);
+		finish(r);
+		return;
+	}
+	while (a->status == DNS_OK && (rr = dns_answer_next(a, &it)) != NULL &&
+	    n < DISCOVER_MAX_SRV) {
+		if (rr->u.srv.target[0] == '\0')
+			continue; /* "." : no service */
+		v[n].priority = rr->u.srv.priority;
+		v[n].weight = rr->u.srv.weight;
+		v[n].port = rr->u.srv.port;
+		v[n].target = rr->u.srv.target;
+		n++;
+	}
+	trace(r, "dns _ldap._tcp.%s SRV: %s, %zu targets", r->domain,
+	    dns_status_name(a->status), n);
+	if (n == 0) {
+		finish(r);
+		return;
+	}
+	seed = r->dc->set.srv_seed != 0 ? r->dc->set.srv_seed : r->dc->seed;
+	ldap_lookup_order_srv(v, n, &seed);
+	if (r->dc->set.srv_seed == 0)
+		r->dc->seed = seed;
+	r->srv = xcalloc(n, sizeof(*r->srv));
+	r->nsrv = n;
+	for (size_t i = 0; i < n; i++) {
+		r->srv[i].req = r;
+		r->srv[i].target = xstrdup(v[i].target);
+		r->srv[i].port = v[i].port;
+		trace(r, "ldap order %zu: %s:%u priority %u weight %u", i + 1,
+		    v[i].target, v[i].port, v[i].priority, v[i].weight);
+	}
+	/* One extra count holds the request while the lookups start: an
+	 * answer from the cache arrives inside dns_resolve. */
+	r->srv_pending = n + 1;
+	r->busy++;
+	for (size_t i = 0; i < n; i++) {
+		struct err e;
+
+		r->busy++;
+		if (dns_resolve(r->dc->dns, r->srv[i].target, DNS_T_A,
+		    srv_addr_cb, &r->srv[i], &e) != 0) {
+			r->busy--;
+			r->srv[i].why = xasprintf("bad name: %s", e.msg);
+			r->srv_pending--;
+		}
+	}
+	if (unbusy(r))
+		return;
+	if (--r->srv_pending == 0)
+		srv_resolved(r);
+}
+
+static void
+step_ldap(struct discover_req *r)
+{
+	char name[600];
+	struct err e;
+
+	if (!r->dc->set.ldap) {
+		trace(r, "ldap: off");
+		finish(r);
+		return;
+	}
+	str_fmt(name, sizeof(name), "_ldap._tcp.%s", r->domain);
+	r->busy++;
+	if (dns_resolve(r->dc->dns, name, DNS_T_SRV, srv_cb, r, &e) != 0) {
+		r->busy--;
+		trace(r, "dns %s SRV: not queried: %s", name, e.msg);
+		finish(r);
+	}
+}
+
+static void
+finish(struct discover_req *r)
+{
+	struct discover_result *res = r->res;
+	char safe[256];
+
+	res->trace = (char *)buf_steal(&r->trace, NULL);
+	if (res->nused > 0) {
+		res->outcome = DISCOVER_FOUND;
+		str_fmt(res->reason, sizeof(res->reason),
+		    "%zu valid certificate%s", res->nused,
+		    res->nused == 1 ? "" : "s");
+	} else if (r->temp) {
+		res->outcome = DISCOVER_TEMP;
+		str_lcpy(res->reason, r->temp_reason, sizeof(res->reason));
+	} else if (res->ncands > 0) {
+		res->outcome = DISCOVER_NONE;
+		str_fmt(res->reason, sizeof(res->reason),
+		    "no valid certificate (%zu invalid)", res->ncands);
+	} else {
+		res->outcome = DISCOVER_NONE;
+		str_lcpy(res->reason, "no certificate found",
+		    sizeof(res->reason));
+	}
+	log_info(NULL, "event=discover address=%s outcome=%s candidates=%zu "
+	    "used=%zu", log_safe(safe, sizeof(safe), r->address),
+	    discover_outcome_name(res->outcome), res->ncands, res->nused);
+	r->res = NULL;
+	r->cb(r->arg, res);
+	req_free(r);
+}
+
+/* --- the discoverer --- */
+
+struct discover *
+discover_new(struct loop *l, struct dns *d, const struct discover_settings *s,
+    discover_validate_fn *validate, void *validate_arg)
+{
+	struct discover *dc = xcalloc(1, sizeof(*dc));
+
+	dc->loop = l;
+	dc->dns = d;
+	dc->set = *s;
+	if (dc->set.max_candidates == 0)
+		dc->set.max_candidates = 16;
+	dc->validate = validate != NULL ? validate : discover_validate_basic;
+	dc->validate_arg = validate_arg;
+	if (getrandom(&dc->seed, sizeof(dc->seed), 0) != sizeof(dc->seed) ||
+	    dc->seed == 0)
+		dc->seed = (uint64_t)time(NULL) | 1;
+	return dc;
+}
+
+void
+discover_free(struct discover **dp)
+{
+	struct discover *dc;
+	bool live = false;
+
+	if (dp == NULL || (dc = *dp) == NULL)
+		return;
+	*dp = NULL;
+	for (struct discover_req *r = dc->reqs; r != NULL; r = r->next) {
+		r->cancelled = true;
+		live = true;
+	}
+	dc->closing = true;
+	if (!live)
+		free(dc);
+}
+
+struct discover_req *
+discover_start(struct discover *dc, const char *address, discover_done_fn *cb,
+    void *arg, struct err *e)
+{
+	struct discover_req *r;
+	const char *at = strrchr(address, '@');
+	size_t len = strlen(address);
+
+	if (at == NULL || at == address || at[1] == '\0' || len > 320) {
+		err_set(e, ERR_PERM, "not a Direct address");
+		return NULL;
+	}
+	for (const char *s = address; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f) {
+			err_set(e, ERR_PERM, "address holds a space or a "
+			    "non-ASCII byte");
+			return NULL;
+		}
+	r = xcalloc(1, sizeof(*r));
+	r->dc = dc;
+	r->address = xstrdup(address);
+	str_lower(r->address + (at - address));
+	r->domain = r->address + (at - address) + 1;
+	r->addr_name = xstrdup(r->address);
+	r->addr_name[at - address] = '.';
+	r->cb = cb;
+	r->arg = arg;
+	r->res = xcalloc(1, sizeof(*r->res));
+	r->res->address = xstrdup(r->address);
+	buf_init(&r->trace, 64 * 1024);
+	r->next = dc->reqs;
+	if (dc->reqs != NULL)
+		dc->reqs->prev = r;
+	dc->reqs = r;
+	r->busy = 1;
+	loop_post(dc->loop, step_address, r);
+	return r;
+}
+
+void
+discover_cancel(struct discover_req **rp)
+{
+	struct discover_req *r;
+
+	if (rp == NULL || (r = *rp) == NULL)
+		return;
+	*rp = NULL;
+	r->cancelled = true;
+}
