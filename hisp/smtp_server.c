@@ -270,14 +270,13 @@ txn_abort(struct smtp_server *s, const char *reason)
 	txn_clear(s);
 }
 
+/* Forgets SASL credentials (the line they came in is wiped by
+ * command_step). */
 static void
 wipe_auth(struct smtp_server *s)
 {
 	buf_release_cleanse(&s->auth);
 	buf_init(&s->auth, SMTP_SERVER_AUTH_LINE_MAX + 4);
-	if (s->line.data != NULL)
-		explicit_bzero(s->line.data, s->line.cap);
-	s->line.len = 0;
 }
 
 static void
@@ -1133,10 +1132,12 @@ command_step(struct smtp_server *s)
 	}
 	if (in_auth) {
 		auth_response(s, (char *)s->line.data);
-		explicit_bzero(s->line.data, s->line.len);
-		return 1;
+	} else {
+		in_auth = str_casebegins((const char *)s->line.data, "AUTH");
+		dispatch(s, (char *)s->line.data);
 	}
-	dispatch(s, (char *)s->line.data);
+	if (in_auth) /* the line held credentials */
+		explicit_bzero(s->line.data, s->line.cap);
 	return 1;
 }
 
@@ -1265,18 +1266,17 @@ data_step(struct smtp_server *s)
 		}
 	}
 	s->rpos += i;
-	if (s->bare_lf_seen) {
-		s->chunk.len = 0;
-		reply(s, 521, "5.5.2", "Error: bare <LF> received");
-		close_session(s, "bare_lf");
-		return 1;
-	}
 	if (s->chunk.len > 0) {
 		struct smtp_server_event *ev =
 		    push_event(s, SMTP_SERVER_EV_DATA_CHUNK);
 
 		ev->data = s->chunk.data;
 		ev->len = s->chunk.len;
+	}
+	if (s->bare_lf_seen) {
+		reply(s, 521, "5.5.2", "Error: bare <LF> received");
+		close_session(s, "bare_lf");
+		return 1;
 	}
 	if (end)
 		data_end(s);
