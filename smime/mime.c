@@ -590,6 +590,40 @@ out:
 }
 
 int
+mime_write_headers_except_content(const uint8_t *p, size_t n,
+    struct buf *out)
+{
+	size_t i = 0;
+	bool skip = false;
+
+	while (i < n) {
+		const uint8_t *nl = memchr(p + i, '\n', n - i);
+		size_t next = nl ? (size_t)(nl - p) + 1 : n;
+		size_t end = nl ? (size_t)(nl - p) : n;
+
+		if (end > i && p[end - 1] == '\r')
+			end--;
+		if (end == i)
+			break; /* the empty line */
+		if (p[i] != ' ' && p[i] != '\t') {
+			const char *line = (const char *)(p + i);
+			size_t len = end - i;
+
+			skip = (len >= 8 && strncasecmp(line, "Content-", 8) ==
+			    0) || (len >= 13 && strncasecmp(line,
+			    "MIME-Version:", 13) == 0);
+		}
+		if (!skip) {
+			if (buf_append(out, p + i, end - i) != 0 ||
+			    buf_append(out, "\r\n", 2) != 0)
+				return -1;
+		}
+		i = next;
+	}
+	return 0;
+}
+
+int
 mime_canon_crlf(const uint8_t *p, size_t n, struct buf *out)
 {
 	size_t i = 0;

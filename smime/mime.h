@@ -102,6 +102,12 @@ void mime_headers_release(struct mime_headers *h);
 int mime_write_routing_headers(const uint8_t *p, size_t n,
     const char *subject, struct buf *out, struct err *e);
 
+/* Appends to out the header fields of p[0..n) as written (folded lines
+ * kept), except Content-* and MIME-Version, without the empty line that
+ * ends the header section. -1 when out's max is hit. */
+int mime_write_headers_except_content(const uint8_t *p, size_t n,
+    struct buf *out);
+
 /* Appends p[0..n) to out with every bare LF turned into CRLF, and a final
  * CRLF when the input does not end with one. -1 when out's max is hit. */
 int mime_canon_crlf(const uint8_t *p, size_t n, struct buf *out);

@@ -375,8 +375,9 @@ signer_decrypt_cms(const struct signer *s, const char *const *ids, size_t n,
 	nid = OBJ_obj2nid(CMS_get0_type(cms));
 	if (nid != NID_pkcs7_enveloped &&
 	    nid != NID_id_smime_ct_authEnvelopedData) {
-		rc = err_set(e, ERR_PROTO, "CMS %s, not enveloped-data",
+		err_set(e, ERR_PROTO, "CMS %s, not enveloped-data",
 		    OBJ_nid2sn(nid));
+		rc = 2;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -59,8 +59,9 @@ int signer_sign(const struct signer *s, const char *id, enum smime_digest md,
  * AES-GCM content). The content is appended to out (whose max bounds it).
  * Returns 0 and sets *used_r (may be NULL) to the index of the key that
  * opened it; 1 when no RecipientInfo names any of the keys (not for us);
- * -1 with e set when the input is not such a CMS object (ERR_PROTO) or a
- * named key fails to open it (ERR_PERM: corrupt or tampered). */
+ * 2 (e set) when der is CMS of another type (SignedData: not encrypted);
+ * -1 with e set when der is not CMS (ERR_PROTO) or a named key fails to
+ * open it (ERR_PERM: corrupt or tampered). */
 int signer_decrypt_cms(const struct signer *s, const char *const *ids,
     size_t n, const uint8_t *der, size_t der_len, struct buf *out,
     size_t *used_r, struct err *e);
