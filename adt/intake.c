@@ -1,0 +1,472 @@
+#include "adt/intake.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adt/hl7.h"
+#include "adt/hl7_reader.h"
+#include "adt/hl7_validate.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+
+struct intake {
+	struct store_writer *writer;
+	enum ack_mode ack_mode;
+	char *ack_app;
+	char *ack_facility;
+	size_t max_msg;
+	unsigned seq;
+};
+
+struct item {
+	struct hl7_msg *m;          /* NULL when it did not parse */
+	struct hl7_validation v;
+	char parse_error[ERR_MSG_MAX];
+	bool store;                 /* valid ADT: to be written */
+	bool dup;
+	int64_t id;
+	size_t size;
+};
+
+struct job {
+	struct intake *in;
+	struct item *items;
+	size_t n;
+	bool batch;
+	char *channel;
+	char *sender;
+	int64_t now_ms;
+	intake_done_fn *done;
+	void *arg;
+};
+
+struct intake *
+intake_new(const struct intake_opts *o)
+{
+	struct intake *in = xcalloc(1, sizeof(*in));
+
+	in->writer = o->writer;
+	in->ack_mode = o->ack_mode;
+	in->ack_app = xstrdup(o->ack_app ? o->ack_app : "DIRECTGATE");
+	in->ack_facility = xstrdup(o->ack_facility ? o->ack_facility : "");
+	in->max_msg = o->max_msg ? o->max_msg : HL7_MAX_BYTES;
+	return in;
+}
+
+void
+intake_free(struct intake **ip)
+{
+	struct intake *in;
+
+	if (ip == NULL || (in = *ip) == NULL)
+		return;
+	free(in->ack_app);
+	free(in->ack_facility);
+	free(in);
+	*ip = NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		hl7_msg_free(&j->items[i].m);
+	free(j->items);
+	free(j->channel);
+	free(j->sender);
+	free(j);
+}
+
+static void
+format_ts(int64_t now_ms, char *dst, size_t size)
+{
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(dst, size, "%Y%m%d%H%M%S",
+	    &tm) == 0)
+		str_lcpy(dst, "19700101000000", size);
+}
+
+static void
+new_control_id(struct intake *in, int64_t now_ms, char *dst, size_t size)
+{
+	unsigned n = __atomic_fetch_add(&in->seq, 1, __ATOMIC_RELAXED);
+
+	str_fmt(dst, size, "DG%lld%05u", (long long)now_ms, n % 100000);
+}
+
+/* Parses and validates every message of raw into a new job. */
+static struct job *
+job_new(struct intake *in, const void *raw, size_t n, const char *channel,
+    const char *sender, int64_t now_ms, intake_done_fn *done, void *arg)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct hl7_split s;
+	struct err e = {0};
+
+	j->in = in;
+	j->channel = xstrdup(channel);
+	j->sender = xstrdup(sender ? sender : "");
+	j->now_ms = now_ms;
+	j->done = done;
+	j->arg = arg;
+	if (hl7_reader_split(raw, n, in->max_msg, &s, &e) < 1) {
+		/* Nothing usable: one unparseable item. */
+		j->n = 1;
+		j->items = xcalloc(1, sizeof(*j->items));
+		str_lcpy(j->items[0].parse_error, e.kind ? e.msg :
+		    "no HL7 message", sizeof(j->items[0].parse_error));
+		j->items[0].size = n;
+		return j;
+	}
+	j->n = s.count;
+	j->batch = s.count > 1 || s.batch_headers > 0;
+	j->items = xcalloc(s.count, sizeof(*j->items));
+	for (size_t i = 0; i < s.count; i++) {
+		struct item *it = &j->items[i];
+
+		it->size = s.lens[i];
+		if (hl7_parse(s.data + s.offs[i], s.lens[i], &it->m, &e) != 0) {
+			str_lcpy(it->parse_error, e.msg,
+			    sizeof(it->parse_error));
+			continue;
+		}
+		hl7_validate(it->m, &it->v);
+		it->store = it->v.nerrors == 0 && !it->v.is_ack;
+	}
+	hl7_reader_split_release(&s);
+	return j;
+}
+
+static bool
+job_needs_store(const struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		if (j->items[i].store)
+			return true;
+	return false;
+}
+
+static const char insert_sql[] =
+    "INSERT INTO adt_event (received, channel, sender, facility,"
+    " control_id, msg_type, event, structure, version, processing_id,"
+    " size, raw, state, state_changed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?)"
+    " ON CONFLICT (facility, control_id) DO NOTHING";
+
+static int
+job_write(struct store *s, void *arg, struct err *e)
+{
+	struct job *j = arg;
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct item *it = &j->items[i];
+		const struct hl7_header *h = &it->v.hdr;
+		const uint8_t *p;
+		size_t n;
+
+		if (!it->store)
+			continue;
+		p = hl7_msg_data(it->m, &n);
+		if (store_run(s, e, insert_sql, "IssssssssssIbI",
+		    (int64_t)j->now_ms, j->channel, j->sender, h->facility,
+		    h->control_id, h->type, h->event, h->structure, h->version,
+		    h->processing[0] ? h->processing : "P", (int64_t)n,
+		    (const void *)p, n, (int64_t)j->now_ms) != 0)
+			return -1;
+		if (store_changes(s) == 0) {
+			it->dup = true;
+			it->id = 0;
+		} else {
+			it->dup = false;
+			it->id = store_last_rowid(s);
+		}
+	}
+	return 0;
+}
+
+/* Builds one message's ACK into out; returns the outcome. */
+static enum ack_code
+item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
+    bool *send_r)
+{
+	struct hl7_problem extra;
+	const struct hl7_problem *probs = NULL;
+	size_t nprobs = 0;
+	enum ack_code outcome, code;
+	struct ack_opts o;
+	char ts[32], cid[48];
+
+	memset(&extra, 0, sizeof(extra));
+	if (it->m == NULL) {
+		outcome = ACK_AE;
+		extra.code = HL7_SEGMENT_SEQUENCE;
+		extra.severity = 'E';
+		str_fmt(extra.text, sizeof(extra.text),
+		    "message cannot be parsed: %s", it->parse_error);
+		probs = &extra;
+		nprobs = 1;
+	} else if (it->v.is_ack) {
+		*send_r = false;
+		return ACK_AA;
+	} else if (!it->store) {
+		outcome = ACK_AE;
+		probs = it->v.problems;
+		nprobs = it->v.nproblems;
+	} else if (store_status != 0) {
+		outcome = ACK_AR;
+		str_lcpy(extra.seg, "", sizeof(extra.seg));
+		extra.code = HL7_INTERNAL;
+		extra.severity = 'E';
+		str_lcpy(extra.text, "message could not be stored; resend later",
+		    sizeof(extra.text));
+		probs = &extra;
+		nprobs = 1;
+	} else {
+		outcome = ACK_AA;
+		probs = it->v.problems; /* warnings */
+		nprobs = it->v.nproblems;
+		if (it->dup) {
+			hl7_validate_add(&it->v, "MSH", 1, 10, 0, 0,
+			    HL7_DUPLICATE_KEY, 'I',
+			    "duplicate of a stored message (same MSH-4 and "
+			    "MSH-10); not stored again");
+			nprobs = it->v.nproblems;
+		}
+	}
+	*send_r = ack_decide(j->in->ack_mode, it->m ? &it->v.hdr : NULL,
+	    outcome, &code);
+	if (j->batch)
+		*send_r = true;
+	if (!*send_r)
+		return outcome;
+	format_ts(j->now_ms, ts, sizeof(ts));
+	new_control_id(j->in, j->now_ms, cid, sizeof(cid));
+	o.control_id = cid;
+	o.timestamp = ts;
+	o.app = j->in->ack_app;
+	o.facility = j->in->ack_facility;
+	(void)ack_build(it->m, code, probs, nprobs, &o, out, NULL);
+	return outcome;
+}
+
+static void
+log_item(const struct job *j, const struct item *it, enum ack_code outcome)
+{
+	char id[64], type[40];
+
+	log_safe(id, sizeof(id), it->m ? it->v.hdr.control_id : "-");
+	if (it->m) {
+		char t[40];
+
+		str_fmt(t, sizeof(t), "%s^%s", it->v.hdr.type,
+		    it->v.hdr.event);
+		log_safe(type, sizeof(type), t);
+	} else {
+		str_lcpy(type, "-", sizeof(type));
+	}
+	log_info(id, "event=adt_intake channel=%s sender=%s type=%s size=%zu "
+	    "ack=%s%s%s errors=%zu rowid=%lld", j->channel, j->sender, type,
+	    it->size, it->v.is_ack ? "none" : ack_code_name(outcome),
+	    it->dup ? " duplicate=yes" : "",
+	    it->m == NULL ? " parse=failed" : "", it->v.nerrors,
+	    (long long)it->id);
+}
+
+static void
+job_finish(struct job *j, int status)
+{
+	struct intake_result r;
+	struct buf out;
+	bool any_ar = false, any_ae = false;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&out, BUF_UNLIMITED);
+	if (j->batch) {
+		char ts[32];
+
+		format_ts(j->now_ms, ts, sizeof(ts));
+		buf_printf(&out, "BHS|^~\\&|");
+		hl7_escape(&(struct hl7_delims){'|', '^', '~', '\\', '&'},
+		    j->in->ack_app, strlen(j->in->ack_app), &out);
+		buf_printf(&out, "||||%s\r", ts);
+	}
+	r.messages = (unsigned)j->n;
+	for (size_t i = 0; i < j->n; i++) {
+		struct item *it = &j->items[i];
+		bool send = true;
+		enum ack_code oc = item_ack(j, it, status, &out, &send);
+
+		if (oc == ACK_AR)
+			any_ar = true;
+		else if (oc == ACK_AE)
+			any_ae = true;
+		if (it->store && status == 0) {
+			if (it->dup)
+				r.duplicates++;
+			else {
+				r.stored++;
+				if (r.first_id == 0)
+					r.first_id = it->id;
+			}
+		}
+		if (!j->batch)
+			r.send = send;
+		log_item(j, it, oc);
+	}
+	if (j->batch) {
+		buf_printf(&out, "BTS|%zu\r", j->n);
+		r.send = true;
+	}
+	r.outcome = any_ar ? ACK_AR : any_ae ? ACK_AE : ACK_AA;
+	r.ack = out.data ? out.data : (const uint8_t *)"";
+	r.ack_len = out.len;
+	j->done(j->arg, &r);
+	buf_release(&out);
+	job_free(j);
+}
+
+static void
+job_done(void *arg, int status, const struct err *e)
+{
+	struct job *j = arg;
+
+	if (status != 0)
+		log_warn(NULL, "event=adt_store_failed kind=%s reason=\"%s\"",
+		    err_kind_name(e ? e->kind : ERR_INTERNAL),
+		    e ? e->msg : "");
+	job_finish(j, status);
+}
+
+void
+intake_submit(struct intake *in, const void *raw, size_t n,
+    const char *channel, const char *sender, int64_t now_ms,
+    intake_done_fn *done, void *arg)
+{
+	struct job *j = job_new(in, raw, n, channel, sender, now_ms, done,
+	    arg);
+
+	if (!job_needs_store(j)) {
+		job_finish(j, 0);
+		return;
+	}
+	store_writer_submit(in->writer, job_write, job_done, j);
+}
+
+void
+intake_submit_wait(struct intake *in, const void *raw, size_t n,
+    const char *channel, const char *sender, int64_t now_ms,
+    intake_done_fn *done, void *arg)
+{
+	struct job *j = job_new(in, raw, n, channel, sender, now_ms, done,
+	    arg);
+	struct err e = {0};
+	int status = 0;
+
+	if (job_needs_store(j)) {
+		status = store_writer_run(in->writer, job_write, j, &e);
+		if (status != 0)
+			log_warn(NULL, "event=adt_store_failed kind=%s "
+			    "reason=\"%s\"", err_kind_name(e.kind), e.msg);
+	}
+	job_finish(j, status);
+}
+
+static const char list_cols[] =
+    "SELECT id, received, channel, sender, facility, control_id, msg_type,"
+    " event, version, processing_id, size, state FROM adt_event";
+
+static void
+row_from(struct store_stmt *st, struct intake_row *r)
+{
+	r->id = store_col_int(st, 0);
+	r->received = store_col_int(st, 1);
+	r->channel = store_col_text(st, 2);
+	r->sender = store_col_text(st, 3);
+	r->facility = store_col_text(st, 4);
+	r->control_id = store_col_text(st, 5);
+	r->msg_type = store_col_text(st, 6);
+	r->event = store_col_text(st, 7);
+	r->version = store_col_text(st, 8);
+	r->processing_id = store_col_text(st, 9);
+	r->size = store_col_int(st, 10);
+	r->state = store_col_text(st, 11);
+}
+
+int
+intake_list(struct store *s, const char *state, unsigned limit,
+    intake_row_fn *fn, void *arg, struct err *e)
+{
+	char sql[512];
+	struct store_stmt *st;
+	int rc;
+
+	str_fmt(sql, sizeof(sql), "%s WHERE (?1 IS NULL OR state = ?1)"
+	    " ORDER BY id DESC LIMIT ?2", list_cols);
+	if ((st = store_prepare(s, sql, e)) == NULL)
+		return -1;
+	if (store_bindv(st, "sI", state, limit ? (int64_t)limit : (int64_t)-1) != 0) {
+		store_stmt_done(st);
+		return err_set(e, ERR_INTERNAL, "bind failed");
+	}
+	while ((rc = store_step(st, e)) == 1) {
+		struct intake_row r;
+
+		row_from(st, &r);
+		if (fn(arg, &r) != 0) {
+			rc = 0;
+			break;
+		}
+	}
+	store_stmt_done(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+intake_get(struct store *s, int64_t id, intake_row_fn *fn, void *arg,
+    struct buf *raw, struct err *e)
+{
+	char sql[512];
+	struct store_stmt *st;
+	int rc;
+
+	str_fmt(sql, sizeof(sql), "SELECT id, received, channel, sender,"
+	    " facility, control_id, msg_type, event, version, processing_id,"
+	    " size, state, raw FROM adt_event WHERE id = ?");
+	if ((st = store_prepare(s, sql, e)) == NULL)
+		return -1;
+	store_bind_int(st, 1, id);
+	rc = store_step(st, e);
+	if (rc == 1) {
+		struct intake_row r;
+		size_t n;
+		const void *p;
+
+		row_from(st, &r);
+		p = store_col_blob(st, 12, &n);
+		if (raw != NULL && n > 0 && buf_append(raw, p, n) != 0) {
+			store_stmt_done(st);
+			return err_set(e, ERR_INTERNAL, "message too large");
+		}
+		if (fn != NULL)
+			(void)fn(arg, &r);
+	}
+	store_stmt_done(st);
+	return rc;
+}
+
+int
+intake_set_state(struct store *s, int64_t id, const char *state,
+    int64_t now_ms, struct err *e)
+{
+	if (store_run(s, e, "UPDATE adt_event SET state = ?, state_changed = ?"
+	    " WHERE id = ?", "sII", state, (int64_t)now_ms, (int64_t)id) != 0)
+		return -1;
+	if (store_changes(s) == 0)
+		return err_set(e, ERR_PERM, "no ADT with id %lld",
+		    (long long)id);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* ADT intake: validate, store durably, acknowledge.
+ *
+ * For each message (or each message of a batch): parse and validate
+ * (adt/hl7_validate.h); invalid content is answered AE with one ERR per
+ * problem, at once. Valid ADTs are written through the store's group-commit
+ * writer; AA is built only when the writer reports them durable, AR (ERR
+ * 207) when the commit failed (the sender may resend). A duplicate (same
+ * MSH-4 and MSH-10 as a stored ADT) is answered AA again (with an
+ * informational ERR 205) and stored once. ACK messages are never
+ * acknowledged. A batch (FHS/BHS or several MSH) is answered with a batch
+ * of ACKs (BHS ... BTS).
+ *
+ * Stored rows (table adt_event) keep the normalized raw bytes, channel,
+ * sender, the time received, type, event, control ID, facility and the
+ * processing state 'received', which the notification agent picks up.
+ *
+ * Never logs PHI: one line per message with MSH-10, type, size, outcome. */
+#ifndef ADT_INTAKE_H
+#define ADT_INTAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "adt/ack.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/store.h"
+
+struct intake;
+
+struct intake_opts {
+	struct store_writer *writer; /* borrowed; required */
+	enum ack_mode ack_mode;
+	const char *ack_app;         /* copied; NULL: "DIRECTGATE" */
+	const char *ack_facility;    /* copied; NULL: "" */
+	size_t max_msg;              /* 0: HL7_MAX_BYTES */
+};
+
+struct intake *intake_new(const struct intake_opts *o);
+/* Jobs still queued in the writer keep a reference: free the intake only
+ * after the writer has been freed (every done has run). Accepts NULL. */
+void intake_free(struct intake **ip);
+
+struct intake_result {
+	enum ack_code outcome;   /* AA, AE or AR (application outcome) */
+	bool send;               /* false: no acknowledgement to send */
+	const uint8_t *ack;      /* the ACK (segments ending in CR), borrowed
+				  * for the duration of the callback */
+	size_t ack_len;
+	unsigned stored;         /* messages newly stored */
+	unsigned duplicates;     /* messages already stored */
+	unsigned messages;       /* messages in the input */
+	int64_t first_id;        /* row id of the first newly stored, or 0 */
+};
+
+typedef void intake_done_fn(void *arg, const struct intake_result *r);
+
+/* Processes raw bytes (one message or a batch) received over channel
+ * ("mllp", "direct" or "cli") from sender (peer address or Direct
+ * address; copied). now_ms is the receive time (ms since the epoch).
+ * done runs exactly once: before intake_submit returns when nothing is to
+ * be stored (invalid content, an ACK), else when the writer answers (on
+ * the writer's loop thread, see store_writer_opts). */
+void intake_submit(struct intake *in, const void *raw, size_t n,
+    const char *channel, const char *sender, int64_t now_ms,
+    intake_done_fn *done, void *arg);
+
+/* The same for a thread that may block (CLI, Direct intake worker): waits
+ * for the writer with store_writer_run and calls done on this thread. */
+void intake_submit_wait(struct intake *in, const void *raw, size_t n,
+    const char *channel, const char *sender, int64_t now_ms,
+    intake_done_fn *done, void *arg);
+
+/* A stored ADT, as listed (no PHI) by intake_list. Strings borrowed for
+ * the duration of the callback. */
+struct intake_row {
+	int64_t id;
+	int64_t received;      /* ms since the epoch */
+	const char *channel;
+	const char *sender;
+	const char *facility;
+	const char *control_id;
+	const char *msg_type;
+	const char *event;
+	const char *version;
+	const char *processing_id;
+	int64_t size;
+	const char *state;
+};
+
+typedef int intake_row_fn(void *arg, const struct intake_row *r);
+
+/* Calls fn for stored ADTs, newest first (at most limit, 0: all; state
+ * NULL: any). fn returning non-zero stops. 0 or -1. */
+int intake_list(struct store *s, const char *state, unsigned limit,
+    intake_row_fn *fn, void *arg, struct err *e);
+/* Fetches one ADT: fn gets its row and raw receives its bytes. 1 found, 0
+ * no such id, -1 error. */
+int intake_get(struct store *s, int64_t id, intake_row_fn *fn, void *arg,
+    struct buf *raw, struct err *e);
+/* Moves an ADT to state (the notification agent's bookkeeping). */
+int intake_set_state(struct store *s, int64_t id, const char *state,
+    int64_t now_ms, struct err *e);
+
+#endif
