@@ -673,7 +673,8 @@ mime_write_content_type(struct buf *out, const char *type,
 	if ((s = mmap_string_new("")) == NULL)
 		abort();
 	if (mailmime_content_write_mem(s, &col, ct) != MAILIMF_NO_ERROR ||
-	    mmap_string_append(s, "\r\n") == NULL)
+	    ((s->len < 2 || s->str[s->len - 1] != '\n') &&
+	    mmap_string_append(s, "\r\n") == NULL))
 		rc = err_set(e, ERR_INTERNAL, "cannot write Content-Type");
 	else
 		rc = append_mmap(out, s, e);

@@ -112,9 +112,9 @@ int mime_write_headers_except_content(const uint8_t *p, size_t n,
  * CRLF when the input does not end with one. -1 when out's max is hit. */
 int mime_canon_crlf(const uint8_t *p, size_t n, struct buf *out);
 
-/* Appends "Content-Type: type; name=value..." (params: name, value pairs
- * ending with NULL; values quoted when needed) and CRLF, written by
- * libetpan. -1 when out's max is hit or type is not "x/y". */
+/* Appends "Content-Type: type; name="value"..." (params: name, value
+ * pairs ending with NULL; libetpan quotes every value and folds long
+ * lines) ending in CRLF. -1 when out's max is hit or type is not "x/y". */
 int mime_write_content_type(struct buf *out, const char *type,
     const char *const *params, struct err *e);
 
