@@ -9,5 +9,7 @@ const struct cmd gateway_commands[] = {
 	{"serve", "run the daemon in the foreground", cmd_serve},
 	{"check-config", "validate and print the effective configuration",
 	    cmd_check_config},
+	{"resolve", "discover and validate a recipient's certificates, explain",
+	    cmd_resolve},
 	{NULL, NULL, NULL},
 };
