@@ -1,0 +1,1040 @@
+#include "adt/directory_import.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "adt/acrs_csv.h"
+#include "core/log.h"
+#include "core/store.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+
+#define DIRECTORY_CSV_FIELDS_MAX 64 /* acrs_csv's default */
+
+/* Columns per table; a leading '*' marks a required column (not part of
+ * the name). Indexes are the row value slots. */
+static const char *const imp_cols_raw[DIRECTORY_TABLE_COUNT]
+    [DIRECTORY_IMPORT_COLS_MAX + 1] = {
+	[DIRECTORY_ORGANIZATIONS] = {"*npi", "*name", "parent_npi", "status",
+	    NULL},
+	[DIRECTORY_PROVIDERS] = {"*npi", "*last_name", "first_name",
+	    "middle_name", "suffix", "taxonomy", "status", NULL},
+	[DIRECTORY_MEMBERSHIPS] = {"*provider_npi", "*organization_npi",
+	    "role", "active", NULL},
+	[DIRECTORY_ENDPOINTS] = {"*owner_npi", "*kind", "*address", "rank",
+	    "active", "payload_types", NULL},
+	[DIRECTORY_PREFERENCES] = {"*owner_npi", "events", "classes",
+	    "format", "timing", NULL},
+};
+
+static const char *imp_cols[DIRECTORY_TABLE_COUNT]
+    [DIRECTORY_IMPORT_COLS_MAX + 1];
+static bool imp_cols_ready;
+
+static void
+imp_cols_init(void)
+{
+	if (imp_cols_ready)
+		return;
+	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++)
+		for (int i = 0; imp_cols_raw[t][i] != NULL; i++)
+			imp_cols[t][i] = imp_cols_raw[t][i] +
+			    (imp_cols_raw[t][i][0] == '*');
+	imp_cols_ready = true;
+}
+
+const char *const *
+directory_import_columns(enum directory_table t)
+{
+	imp_cols_init();
+	return imp_cols[t];
+}
+
+bool
+directory_import_column_required(enum directory_table t, size_t col)
+{
+	return col < DIRECTORY_IMPORT_COLS_MAX &&
+	    imp_cols_raw[t][col] != NULL && imp_cols_raw[t][col][0] == '*';
+}
+
+int
+directory_import_column_index(enum directory_table t, const char *name)
+{
+	const char *const *cols = directory_import_columns(t);
+
+	for (int i = 0; cols[i] != NULL; i++)
+		if (strcasecmp(cols[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Report. */
+
+struct directory_report *
+directory_report_new(void)
+{
+	return xcalloc(1, sizeof(struct directory_report));
+}
+
+void
+directory_report_free(struct directory_report **rp)
+{
+	if (rp == NULL || *rp == NULL)
+		return;
+	free((*rp)->problems);
+	free(*rp);
+	*rp = NULL;
+}
+
+static void
+imp_vadd(struct directory_report *r, bool fatal, const char *origin,
+    unsigned long row, const char *column, const char *code,
+    const char *prefix, const char *fmt, va_list ap)
+{
+	struct directory_problem *p;
+	size_t n;
+
+	r->total++;
+	if (fatal)
+		r->fatal = true;
+	if (r->nproblems >= DIRECTORY_REPORT_KEEP)
+		return;
+	if (r->problems == NULL)
+		r->problems = xcalloc(DIRECTORY_REPORT_KEEP,
+		    sizeof(*r->problems));
+	p = &r->problems[r->nproblems++];
+	memset(p, 0, sizeof(*p));
+	str_lcpy(p->origin, origin != NULL ? origin : "", sizeof(p->origin));
+	p->row = row;
+	str_lcpy(p->column, column != NULL ? column : "", sizeof(p->column));
+	p->code = code;
+	n = str_lcpy(p->message, prefix != NULL ? prefix : "",
+	    sizeof(p->message));
+	if (n < sizeof(p->message))
+		vsnprintf(p->message + n, sizeof(p->message) - n, fmt, ap);
+}
+
+void
+directory_report_add(struct directory_report *r, bool fatal,
+    const char *origin, unsigned long row, const char *column,
+    const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	imp_vadd(r, fatal, origin, row, column, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+directory_import_json_str(struct buf *out, const char *s)
+{
+	buf_putc(out, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			buf_putc(out, '\\');
+			buf_putc(out, c);
+		} else if (c == '\n') {
+			buf_append_str(out, "\\n");
+		} else if (c < 0x20 || c == 0x7f) {
+			buf_printf(out, "\\u%04x", c);
+		} else {
+			buf_putc(out, c);
+		}
+	}
+	buf_putc(out, '"');
+}
+
+void
+directory_report_text(const struct directory_report *r, struct buf *out)
+{
+	for (size_t i = 0; i < r->nproblems; i++) {
+		const struct directory_problem *p = &r->problems[i];
+
+		buf_printf(out, "%s", p->origin);
+		if (p->row > 0)
+			buf_printf(out, ":%lu", p->row);
+		if (p->column[0] != '\0')
+			buf_printf(out, ": column %s", p->column);
+		buf_printf(out, ": %s: %s\n", p->code, p->message);
+	}
+	if (r->total > r->nproblems)
+		buf_printf(out, "... and %zu more problems\n",
+		    r->total - r->nproblems);
+	if (r->fatal) {
+		buf_printf(out, "import refused: nothing was loaded\n");
+		return;
+	}
+	buf_printf(out, "%s:", r->committed ? "imported" :
+	    "not imported (strict: nothing was loaded)");
+	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++) {
+		if (r->rows[t] == 0)
+			continue;
+		buf_printf(out, " %s %zu", directory_table_name(t),
+		    r->loaded[t]);
+		if (r->skipped[t] > 0)
+			buf_printf(out, " (%zu skipped)", r->skipped[t]);
+	}
+	buf_printf(out, "; %zu problem%s\n", r->total,
+	    r->total == 1 ? "" : "s");
+}
+
+void
+directory_report_json(const struct directory_report *r, struct buf *out)
+{
+	buf_printf(out, "{\"ok\":%s,\"committed\":%s,\"fatal\":%s,"
+	    "\"problem_count\":%zu,\"tables\":{",
+	    !r->fatal && r->committed && r->total == 0 ? "true" : "false",
+	    r->committed ? "true" : "false", r->fatal ? "true" : "false",
+	    r->total);
+	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++)
+		buf_printf(out, "%s\"%s\":{\"rows\":%zu,\"loaded\":%zu,"
+		    "\"skipped\":%zu}", t ? "," : "", directory_table_name(t),
+		    r->rows[t], r->loaded[t], r->skipped[t]);
+	buf_append_str(out, "},\"problems\":[");
+	for (size_t i = 0; i < r->nproblems; i++) {
+		const struct directory_problem *p = &r->problems[i];
+
+		buf_append_str(out, i ? ",{\"file\":" : "{\"file\":");
+		directory_import_json_str(out, p->origin);
+		buf_printf(out, ",\"row\":%lu,\"column\":", p->row);
+		directory_import_json_str(out, p->column);
+		buf_append_str(out, ",\"code\":");
+		directory_import_json_str(out, p->code);
+		buf_append_str(out, ",\"message\":");
+		directory_import_json_str(out, p->message);
+		buf_putc(out, '}');
+	}
+	buf_append_str(out, "]}\n");
+}
+
+/* Rows. */
+
+struct directory_row {
+	enum directory_table table;
+	size_t origin;          /* index into origins */
+	unsigned long rowno;
+	char *label;
+	char *vals[DIRECTORY_IMPORT_COLS_MAX];
+};
+
+struct directory_rows {
+	struct directory_row *v;
+	size_t n, cap;
+	char **origins;
+	size_t norigins, ocap;
+};
+
+struct directory_rows *
+directory_rows_new(void)
+{
+	return xcalloc(1, sizeof(struct directory_rows));
+}
+
+void
+directory_rows_free(struct directory_rows **rp)
+{
+	struct directory_rows *r;
+
+	if (rp == NULL || *rp == NULL)
+		return;
+	r = *rp;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].label);
+		for (int c = 0; c < DIRECTORY_IMPORT_COLS_MAX; c++)
+			free(r->v[i].vals[c]);
+	}
+	free(r->v);
+	for (size_t i = 0; i < r->norigins; i++)
+		free(r->origins[i]);
+	free(r->origins);
+	free(r);
+	*rp = NULL;
+}
+
+size_t
+directory_rows_count(const struct directory_rows *r)
+{
+	return r->n;
+}
+
+size_t
+directory_rows_add(struct directory_rows *r, enum directory_table t,
+    const char *origin, unsigned long rowno, const char *label)
+{
+	struct directory_row *row;
+
+	if (origin == NULL)
+		origin = "";
+	if (r->norigins == 0 ||
+	    strcmp(r->origins[r->norigins - 1], origin) != 0) {
+		if (r->norigins == r->ocap) {
+			r->ocap = r->ocap ? r->ocap * 2 : 4;
+			r->origins = xreallocarray(r->origins, r->ocap,
+			    sizeof(*r->origins));
+		}
+		r->origins[r->norigins++] = xstrdup(origin);
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
+	}
+	row = &r->v[r->n];
+	memset(row, 0, sizeof(*row));
+	row->table = t;
+	row->origin = r->norigins - 1;
+	row->rowno = rowno;
+	row->label = label != NULL ? xstrdup(label) : NULL;
+	return r->n++;
+}
+
+int
+directory_rows_set(struct directory_rows *r, size_t i, const char *name,
+    const char *value, size_t n)
+{
+	struct directory_row *row = &r->v[i];
+	int c = directory_import_column_index(row->table, name);
+
+	if (c < 0)
+		return -1;
+	free(row->vals[c]);
+	row->vals[c] = xmemdup(value, n);
+	return 0;
+}
+
+/* CSV. */
+
+int
+directory_import_csv(struct directory_rows *rows, enum directory_table t,
+    const void *data, size_t n, const char *origin,
+    struct directory_report *rep)
+{
+	struct acrs_csv *csv = acrs_csv_new(NULL);
+	const char *const *cols = directory_import_columns(t);
+	int map[DIRECTORY_CSV_FIELDS_MAX];
+	size_t nhdr = 0;
+	bool have_header = false;
+	struct err e;
+	int rc = 0, r;
+
+	err_clear(&e);
+	acrs_csv_input(csv, data, n);
+	acrs_csv_finish(csv);
+	while ((r = acrs_csv_next(csv, &e)) != 0) {
+		unsigned long recno = (unsigned long)acrs_csv_row(csv);
+		size_t nf, flen;
+
+		if (r < 0) {
+			/* A broken header is a broken file; a broken row is
+			 * skipped (the reader resumes on the next line). */
+			directory_report_add(rep, !have_header, origin, recno,
+			    NULL, "csv_syntax", "%s", e.msg);
+			if (!have_header) {
+				rc = -1;
+				goto out;
+			}
+			rep->rows[t]++;
+			rep->skipped[t]++;
+			continue;
+		}
+		nf = acrs_csv_nfields(csv);
+		if (!have_header) {
+			bool seen[DIRECTORY_IMPORT_COLS_MAX] = {false};
+
+			have_header = true;
+			nhdr = nf;
+			if (nf > DIRECTORY_CSV_FIELDS_MAX)
+				nf = DIRECTORY_CSV_FIELDS_MAX;
+			for (size_t i = 0; i < nf; i++) {
+				char name[64], safe[64];
+				const char *h = acrs_csv_field(csv, i, &flen);
+				int c;
+
+				str_lcpy(name, h, sizeof(name));
+				str_trim(name);
+				c = directory_import_column_index(t, name);
+				if (c < 0 || flen >= sizeof(name)) {
+					directory_report_add(rep, true,
+					    origin, recno, NULL,
+					    "unknown_column",
+					    "unknown column '%s' for table "
+					    "%s", log_safe(safe, sizeof(safe),
+					    name), directory_table_name(t));
+					rc = -1;
+					continue;
+				}
+				if (seen[c]) {
+					directory_report_add(rep, true,
+					    origin, recno, cols[c],
+					    "duplicate_column",
+					    "column %s appears twice",
+					    cols[c]);
+					rc = -1;
+					continue;
+				}
+				seen[c] = true;
+				map[i] = c;
+			}
+			for (size_t c = 0; cols[c] != NULL; c++) {
+				if (!seen[c] &&
+				    directory_import_column_required(t, c)) {
+					directory_report_add(rep, true,
+					    origin, recno, cols[c],
+					    "missing_column",
+					    "required column %s is missing",
+					    cols[c]);
+					rc = -1;
+				}
+			}
+			if (rc != 0)
+				goto out;
+			continue;
+		}
+		if (nf != nhdr) {
+			rep->rows[t]++;
+			rep->skipped[t]++;
+			directory_report_add(rep, false, origin, recno, NULL,
+			    "field_count", "%zu fields where the header has "
+			    "%zu", nf, nhdr);
+			continue;
+		}
+		size_t ri = directory_rows_add(rows, t, origin, recno, NULL);
+
+		for (size_t i = 0; i < nf; i++) {
+			const char *v = acrs_csv_field(csv, i, &flen);
+
+			rows->v[ri].vals[map[i]] = xmemdup(v, flen);
+		}
+	}
+	if (!have_header) {
+		directory_report_add(rep, true, origin, 0, NULL, "empty",
+		    "no header row");
+		rc = -1;
+	}
+out:
+	acrs_csv_free(&csv);
+	return rc;
+}
+
+/* Validation and writing. */
+
+struct imp {
+	struct store *s;
+	struct directory_rows *rows;
+	struct directory_report *rep;
+	struct directory_row *row;
+	bool row_bad;
+};
+
+static void imp_problem(struct imp *im, int col, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+imp_problem(struct imp *im, int col, const char *code, const char *fmt, ...)
+{
+	struct directory_row *row = im->row;
+	char prefix[128] = "";
+	va_list ap;
+
+	if (row->label != NULL)
+		str_fmt(prefix, sizeof(prefix), "%s: ", row->label);
+	va_start(ap, fmt);
+	imp_vadd(im->rep, false, im->rows->origins[row->origin], row->rowno,
+	    col >= 0 ? directory_import_columns(row->table)[col] : NULL,
+	    code, prefix, fmt, ap);
+	va_end(ap);
+	im->row_bad = true;
+}
+
+static bool
+imp_utf8_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if (((unsigned char)s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Column col of the current row as trimmed text into dst (size bytes):
+ * "" when absent. Reports required-but-empty, too long, control
+ * characters or bad UTF-8; returns -1 then. */
+static int
+imp_text(struct imp *im, int col, char *dst, size_t size)
+{
+	const char *v = im->row->vals[col];
+	size_t n;
+
+	dst[0] = '\0';
+	if (v == NULL)
+		v = "";
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0) {
+		if (directory_import_column_required(im->row->table,
+		    (size_t)col)) {
+			imp_problem(im, col, "required", "a value is required");
+			return -1;
+		}
+		return 0;
+	}
+	if (n >= size) {
+		imp_problem(im, col, "too_long", "longer than %zu bytes",
+		    size - 1);
+		return -1;
+	}
+	if (!imp_utf8_ok(v, n)) {
+		imp_problem(im, col, "bad_text",
+		    "control characters or invalid UTF-8");
+		return -1;
+	}
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int
+imp_npi(struct imp *im, int col, char *dst)
+{
+	char v[64];
+
+	if (imp_text(im, col, v, sizeof(v)) != 0)
+		return -1;
+	if (v[0] == '\0') {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (!directory_npi_valid(v)) {
+		bool digits = strlen(v) == DIRECTORY_NPI_LEN;
+
+		for (size_t i = 0; digits && v[i] != '\0'; i++)
+			digits = isdigit((unsigned char)v[i]) != 0;
+		imp_problem(im, col, "bad_npi", "%s", digits ?
+		    "the NPI fails its Luhn check digit" :
+		    "an NPI is 10 digits");
+		return -1;
+	}
+	str_lcpy(dst, v, DIRECTORY_NPI_LEN + 1);
+	return 0;
+}
+
+/* status (active|inactive) or a yes/no flag; default true. */
+static int
+imp_flag(struct imp *im, int col, bool status, bool *v_r)
+{
+	char v[32];
+
+	*v_r = true;
+	if (imp_text(im, col, v, sizeof(v)) != 0)
+		return -1;
+	if (v[0] == '\0')
+		return 0;
+	if (status) {
+		if (strcasecmp(v, "active") == 0)
+			return 0;
+		if (strcasecmp(v, "inactive") == 0) {
+			*v_r = false;
+			return 0;
+		}
+		imp_problem(im, col, "bad_value",
+		    "status is active or inactive");
+		return -1;
+	}
+	if (str_to_bool(v, v_r) != 0) {
+		imp_problem(im, col, "bad_value", "a flag is yes or no");
+		return -1;
+	}
+	return 0;
+}
+
+/* Marks key as seen in this import: *dup_r tells it was already. */
+static int
+imp_seen(struct imp *im, const char *key, bool *dup_r, struct err *e)
+{
+	if (store_run(im->s, e, "INSERT OR IGNORE INTO temp.dir_import_seen "
+	    "(k) VALUES (?)", "s", key) != 0)
+		return -1;
+	*dup_r = store_changes(im->s) == 0;
+	return 0;
+}
+
+/* Whether npi is in table (dir_provider or dir_organization). */
+static int
+imp_exists(struct imp *im, const char *table, const char *npi, bool *r,
+    struct err *e)
+{
+	int64_t v;
+	char sql[96];
+	int rc;
+
+	str_fmt(sql, sizeof(sql), "SELECT 1 FROM %s WHERE npi = ?", table);
+	rc = store_query_int(im->s, &v, e, sql, "s", npi);
+	if (rc < 0)
+		return -1;
+	*r = rc == 1;
+	return 0;
+}
+
+static int
+imp_duplicate(struct imp *im, const char *key, int col, const char *what,
+    bool *dup_r, struct err *e)
+{
+	if (imp_seen(im, key, dup_r, e) != 0)
+		return -1;
+	if (*dup_r)
+		imp_problem(im, col, "duplicate", "%s appears twice in this "
+		    "import", what);
+	return 0;
+}
+
+static int
+imp_organization(struct imp *im, struct err *e)
+{
+	struct directory_organization o;
+	char key[32];
+	bool dup, other;
+
+	memset(&o, 0, sizeof(o));
+	imp_npi(im, 0, o.npi);
+	imp_text(im, 1, o.name, sizeof(o.name));
+	imp_npi(im, 2, o.parent_npi);
+	imp_flag(im, 3, true, &o.active);
+	if (im->row_bad)
+		return 0;
+	if (strcmp(o.npi, o.parent_npi) == 0) {
+		imp_problem(im, 2, "bad_reference",
+		    "an organization cannot be its own parent");
+		return 0;
+	}
+	str_fmt(key, sizeof(key), "o:%s", o.npi);
+	if (imp_duplicate(im, key, 0, "this NPI", &dup, e) != 0)
+		return -1;
+	if (dup)
+		return 0;
+	if (imp_exists(im, "dir_provider", o.npi, &other, e) != 0)
+		return -1;
+	if (other) {
+		imp_problem(im, 0, "npi_conflict",
+		    "NPI %s is already a provider (type 1)", o.npi);
+		return 0;
+	}
+	return store_run(im->s, e, "INSERT INTO dir_organization "
+	    "(npi, name, parent_npi, active) VALUES (?, ?, ?, ?) "
+	    "ON CONFLICT (npi) DO UPDATE SET name = excluded.name, "
+	    "parent_npi = excluded.parent_npi, active = excluded.active, "
+	    "updated = strftime('%s','now')", "sssi", o.npi, o.name,
+	    o.parent_npi[0] != '\0' ? o.parent_npi : NULL, (int)o.active);
+}
+
+static int
+imp_provider(struct imp *im, struct err *e)
+{
+	struct directory_provider p;
+	char key[32];
+	bool dup, other;
+
+	memset(&p, 0, sizeof(p));
+	imp_npi(im, 0, p.npi);
+	imp_text(im, 1, p.last_name, sizeof(p.last_name));
+	imp_text(im, 2, p.first_name, sizeof(p.first_name));
+	imp_text(im, 3, p.middle_name, sizeof(p.middle_name));
+	imp_text(im, 4, p.suffix, sizeof(p.suffix));
+	if (imp_text(im, 5, p.taxonomy, sizeof(p.taxonomy)) == 0 &&
+	    p.taxonomy[0] != '\0') {
+		bool ok = strlen(p.taxonomy) == 10;
+
+		str_lower(p.taxonomy);
+		for (int i = 0; ok && i < 10; i++) {
+			p.taxonomy[i] = (char)toupper(
+			    (unsigned char)p.taxonomy[i]);
+			ok = isalnum((unsigned char)p.taxonomy[i]) != 0;
+		}
+		if (!ok || p.taxonomy[9] != 'X')
+			imp_problem(im, 5, "bad_value",
+			    "a NUCC taxonomy code is 10 characters ending "
+			    "in X");
+	}
+	imp_flag(im, 6, true, &p.active);
+	if (im->row_bad)
+		return 0;
+	str_fmt(key, sizeof(key), "p:%s", p.npi);
+	if (imp_duplicate(im, key, 0, "this NPI", &dup, e) != 0)
+		return -1;
+	if (dup)
+		return 0;
+	if (imp_exists(im, "dir_organization", p.npi, &other, e) != 0)
+		return -1;
+	if (other) {
+		imp_problem(im, 0, "npi_conflict",
+		    "NPI %s is already an organization (type 2)", p.npi);
+		return 0;
+	}
+	return store_run(im->s, e, "INSERT INTO dir_provider (npi, "
+	    "last_name, first_name, middle_name, suffix, taxonomy, active) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (npi) DO UPDATE SET "
+	    "last_name = excluded.last_name, first_name = "
+	    "excluded.first_name, middle_name = excluded.middle_name, "
+	    "suffix = excluded.suffix, taxonomy = excluded.taxonomy, "
+	    "active = excluded.active, updated = strftime('%s','now')",
+	    "ssssssi", p.npi, p.last_name, p.first_name, p.middle_name,
+	    p.suffix, p.taxonomy, (int)p.active);
+}
+
+/* The first valid row of an owner in table t clears the owner's rows
+ * there (the import is authoritative for whom it names). */
+static int
+imp_replace_owner(struct imp *im, enum directory_table t, const char *owner,
+    struct err *e)
+{
+	static const char *const del[DIRECTORY_TABLE_COUNT] = {
+		[DIRECTORY_MEMBERSHIPS] =
+		    "DELETE FROM dir_membership WHERE provider_npi = ?",
+		[DIRECTORY_ENDPOINTS] =
+		    "DELETE FROM dir_endpoint WHERE owner_npi = ?",
+		[DIRECTORY_PREFERENCES] =
+		    "DELETE FROM dir_preference WHERE owner_npi = ?",
+	};
+	char key[40];
+	bool dup;
+
+	str_fmt(key, sizeof(key), "r%d:%s", (int)t, owner);
+	if (imp_seen(im, key, &dup, e) != 0)
+		return -1;
+	if (dup)
+		return 0;
+	return store_run(im->s, e, del[t], "s", owner);
+}
+
+/* The owner must be a provider or an organization. */
+static int
+imp_owner_known(struct imp *im, int col, const char *npi, bool *ok_r,
+    struct err *e)
+{
+	bool p, o;
+
+	if (imp_exists(im, "dir_provider", npi, &p, e) != 0 ||
+	    imp_exists(im, "dir_organization", npi, &o, e) != 0)
+		return -1;
+	*ok_r = p || o;
+	if (!*ok_r)
+		imp_problem(im, col, "unknown_reference",
+		    "NPI %s is neither a provider nor an organization in "
+		    "the directory", npi);
+	return 0;
+}
+
+static int
+imp_membership(struct imp *im, struct err *e)
+{
+	struct directory_membership m;
+	char key[128];
+	bool dup, ok;
+
+	memset(&m, 0, sizeof(m));
+	imp_npi(im, 0, m.provider_npi);
+	imp_npi(im, 1, m.org_npi);
+	imp_text(im, 2, m.role, sizeof(m.role));
+	imp_flag(im, 3, false, &m.active);
+	if (im->row_bad)
+		return 0;
+	if (imp_exists(im, "dir_provider", m.provider_npi, &ok, e) != 0)
+		return -1;
+	if (!ok) {
+		imp_problem(im, 0, "unknown_reference",
+		    "provider %s is not in the directory", m.provider_npi);
+		return 0;
+	}
+	if (imp_exists(im, "dir_organization", m.org_npi, &ok, e) != 0)
+		return -1;
+	if (!ok) {
+		imp_problem(im, 1, "unknown_reference",
+		    "organization %s is not in the directory", m.org_npi);
+		return 0;
+	}
+	str_fmt(key, sizeof(key), "m:%s:%s:%s", m.provider_npi, m.org_npi,
+	    m.role);
+	if (imp_duplicate(im, key, 1, "this membership", &dup, e) != 0)
+		return -1;
+	if (dup)
+		return 0;
+	if (imp_replace_owner(im, DIRECTORY_MEMBERSHIPS, m.provider_npi,
+	    e) != 0)
+		return -1;
+	return store_run(im->s, e, "INSERT INTO dir_membership "
+	    "(provider_npi, org_npi, role, active) VALUES (?, ?, ?, ?)",
+	    "sssi", m.provider_npi, m.org_npi, m.role, (int)m.active);
+}
+
+static int
+imp_endpoint(struct imp *im, struct err *e)
+{
+	struct directory_endpoint ep;
+	char kind[16], addr[DIRECTORY_ADDRESS_MAX + 16], rank[16];
+	char key[DIRECTORY_ADDRESS_MAX + 40];
+	struct err ve;
+	bool dup, ok, kind_ok = false;
+
+	memset(&ep, 0, sizeof(ep));
+	imp_npi(im, 0, ep.owner_npi);
+	if (imp_text(im, 1, kind, sizeof(kind)) == 0) {
+		if (directory_kind_parse(kind, &ep.kind, &ve) == 0)
+			kind_ok = true;
+		else
+			imp_problem(im, 1, "bad_value", "%s", ve.msg);
+	}
+	if (imp_text(im, 2, addr, sizeof(addr)) == 0 && kind_ok) {
+		const char *a = addr;
+
+		if (ep.kind == DIRECTORY_KIND_DIRECT &&
+		    str_casebegins(a, "mailto:"))
+			a += 7;
+		else if (ep.kind == DIRECTORY_KIND_MLLP &&
+		    str_casebegins(a, "mllp://"))
+			a += 7;
+		if (directory_address_normalize(ep.kind, a, ep.address,
+		    &ve) != 0)
+			imp_problem(im, 2, "bad_address", "%s", ve.msg);
+	}
+	ep.rank = 1;
+	if (imp_text(im, 3, rank, sizeof(rank)) == 0 && rank[0] != '\0' &&
+	    str_to_int(rank, 1, 1000000, &ep.rank) != 0)
+		imp_problem(im, 3, "bad_value",
+		    "rank is a whole number from 1 (preferred)");
+	imp_flag(im, 4, false, &ep.active);
+	imp_text(im, 5, ep.payload_types, sizeof(ep.payload_types));
+	if (im->row_bad)
+		return 0;
+	if (imp_owner_known(im, 0, ep.owner_npi, &ok, e) != 0)
+		return -1;
+	if (!ok)
+		return 0;
+	str_fmt(key, sizeof(key), "e:%s:%s:%s", ep.owner_npi,
+	    directory_kind_name(ep.kind), ep.address);
+	if (imp_duplicate(im, key, 2, "this endpoint", &dup, e) != 0)
+		return -1;
+	if (dup)
+		return 0;
+	if (imp_replace_owner(im, DIRECTORY_ENDPOINTS, ep.owner_npi, e) != 0)
+		return -1;
+	return store_run(im->s, e, "INSERT INTO dir_endpoint (owner_npi, "
+	    "kind, address, rank, active, payload_types) VALUES "
+	    "(?, ?, ?, ?, ?, ?)", "sssiis", ep.owner_npi,
+	    directory_kind_name(ep.kind), ep.address, ep.rank,
+	    (int)ep.active, ep.payload_types);
+}
+
+static int
+imp_preference(struct imp *im, struct err *e)
+{
+	struct directory_preference p;
+	char events[512], classes[64], format[16], timing[32], tbuf[16];
+	struct err ve;
+	bool ok;
+
+	memset(&p, 0, sizeof(p));
+	imp_npi(im, 0, p.owner_npi);
+	if (imp_text(im, 1, events, sizeof(events)) == 0 &&
+	    directory_events_normalize(events, p.events, sizeof(p.events),
+	    &ve) != 0)
+		imp_problem(im, 1, "bad_value", "%s", ve.msg);
+	if (imp_text(im, 2, classes, sizeof(classes)) == 0 &&
+	    directory_classes_normalize(classes, p.classes,
+	    sizeof(p.classes), &ve) != 0)
+		imp_problem(im, 2, "bad_value", "%s", ve.msg);
+	if (imp_text(im, 3, format, sizeof(format)) == 0 &&
+	    format[0] != '\0' &&
+	    directory_format_parse(format, &p.format, &ve) != 0)
+		imp_problem(im, 3, "bad_value", "%s", ve.msg);
+	if (imp_text(im, 4, timing, sizeof(timing)) == 0 &&
+	    directory_timing_parse(timing, &p.digest, &p.digest_minute,
+	    &ve) != 0)
+		imp_problem(im, 4, "bad_value", "%s", ve.msg);
+	if (im->row_bad)
+		return 0;
+	if (p.digest && p.format == DIRECTORY_FORMAT_HL7) {
+		imp_problem(im, 4, "bad_value",
+		    "a daily digest is a Direct message (format hl7+text)");
+		return 0;
+	}
+	if (imp_owner_known(im, 0, p.owner_npi, &ok, e) != 0)
+		return -1;
+	if (!ok)
+		return 0;
+	if (imp_replace_owner(im, DIRECTORY_PREFERENCES, p.owner_npi, e) != 0)
+		return -1;
+	directory_timing_format(&p, tbuf, sizeof(tbuf));
+	return store_run(im->s, e, "INSERT INTO dir_preference (owner_npi, "
+	    "events, classes, format, timing) VALUES (?, ?, ?, ?, ?)",
+	    "sssss", p.owner_npi, p.events, p.classes,
+	    directory_format_name(p.format), tbuf);
+}
+
+int
+directory_import_apply(struct store *s, struct directory_rows *rows,
+    unsigned flags, struct directory_report *rep, struct err *e)
+{
+	static int (*const fn[DIRECTORY_TABLE_COUNT])(struct imp *,
+	    struct err *) = {
+		imp_organization, imp_provider, imp_membership, imp_endpoint,
+		imp_preference,
+	};
+	struct imp im = {.s = s, .rows = rows, .rep = rep};
+	size_t loaded[DIRECTORY_TABLE_COUNT] = {0};
+
+	rep->committed = false;
+	if (rep->fatal)
+		return 0;
+	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS dir_import_seen "
+	    "(k TEXT PRIMARY KEY); DELETE FROM temp.dir_import_seen;",
+	    e) != 0)
+		return -1;
+	if (store_begin(s, e) != 0)
+		return -1;
+	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++) {
+		for (size_t i = 0; i < rows->n; i++) {
+			if (rows->v[i].table != (enum directory_table)t)
+				continue;
+			im.row = &rows->v[i];
+			im.row_bad = false;
+			rep->rows[t]++;
+			if (fn[t](&im, e) != 0)
+				goto fail;
+			if (im.row_bad)
+				rep->skipped[t]++;
+			else
+				loaded[t]++;
+		}
+	}
+	if ((flags & DIRECTORY_IMPORT_STRICT) && rep->total > 0) {
+		store_rollback(s);
+		log_info(NULL, "directory=import status=rejected problems=%zu",
+		    rep->total);
+		return 0;
+	}
+	if (store_commit(s, e) != 0)
+		return -1;
+	memcpy(rep->loaded, loaded, sizeof(loaded));
+	rep->committed = true;
+	log_info(NULL, "directory=import status=committed organizations=%zu "
+	    "providers=%zu memberships=%zu endpoints=%zu preferences=%zu "
+	    "problems=%zu", loaded[0], loaded[1], loaded[2], loaded[3],
+	    loaded[4], rep->total);
+	return 0;
+fail:
+	store_rollback(s);
+	return err_prefix(e, "directory import (nothing was loaded)");
+}
+
+/* Export. */
+
+static void
+exp_field(struct buf *out, const char *v, bool first)
+{
+	bool quote = false;
+
+	if (!first)
+		buf_putc(out, ',');
+	if (v == NULL)
+		return;
+	for (const char *p = v; *p != '\0'; p++)
+		if (*p == ',' || *p == '"' || *p == '\r' || *p == '\n')
+			quote = true;
+	if (!quote) {
+		buf_append_str(out, v);
+		return;
+	}
+	buf_putc(out, '"');
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_putc(out, '"');
+		buf_putc(out, (uint8_t)*p);
+	}
+	buf_putc(out, '"');
+}
+
+int
+directory_export_csv(struct store *s, enum directory_table t,
+    struct buf *out, struct err *e)
+{
+	static const char *const sql[DIRECTORY_TABLE_COUNT] = {
+		[DIRECTORY_ORGANIZATIONS] = "SELECT npi, name, parent_npi, "
+		    "CASE active WHEN 0 THEN 'inactive' ELSE 'active' END "
+		    "FROM dir_organization ORDER BY npi",
+		[DIRECTORY_PROVIDERS] = "SELECT npi, last_name, first_name, "
+		    "middle_name, suffix, taxonomy, CASE active WHEN 0 THEN "
+		    "'inactive' ELSE 'active' END FROM dir_provider "
+		    "ORDER BY npi",
+		[DIRECTORY_MEMBERSHIPS] = "SELECT provider_npi, org_npi, "
+		    "role, CASE active WHEN 0 THEN 'no' ELSE 'yes' END "
+		    "FROM dir_membership ORDER BY provider_npi, org_npi, role",
+		[DIRECTORY_ENDPOINTS] = "SELECT owner_npi, kind, address, "
+		    "rank, CASE active WHEN 0 THEN 'no' ELSE 'yes' END, "
+		    "payload_types FROM dir_endpoint "
+		    "ORDER BY owner_npi, rank, id",
+		[DIRECTORY_PREFERENCES] = "SELECT owner_npi, events, "
+		    "classes, format, timing FROM dir_preference "
+		    "ORDER BY owner_npi, id",
+	};
+	const char *const *cols = directory_import_columns(t);
+	struct store_stmt *st;
+	size_t ncols = 0;
+	int rc;
+
+	for (; cols[ncols] != NULL; ncols++)
+		exp_field(out, cols[ncols], ncols == 0);
+	buf_append_str(out, "\r\n");
+	st = store_prepare(s, sql[t], e);
+	if (st == NULL)
+		return -1;
+	while ((rc = store_step(st, e)) == 1) {
+		for (size_t c = 0; c < ncols; c++)
+			exp_field(out, store_col_text(st, (int)c), c == 0);
+		if (buf_append_str(out, "\r\n") != 0) {
+			store_stmt_done(st);
+			return err_set(e, ERR_PERM, "export too large");
+		}
+	}
+	store_stmt_done(st);
+	return rc < 0 ? -1 : 0;
+}
