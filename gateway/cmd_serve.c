@@ -151,7 +151,6 @@ cmd_serve(int argc, char **argv)
 	if (optind < argc)
 		return cmd_usage_error("serve", "unexpected argument '%s'",
 		    argv[optind]);
-	log_init("directgate", LOG_LEVEL_INFO);
 	if (instance_open(dir, &in, &e) != 0)
 		return cmd_fail("%s", e.msg);
 	rc = serve_run(in);

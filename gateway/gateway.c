@@ -1,6 +1,8 @@
 /* `directgate`: global options and dispatch to the subcommand table. */
 #include "gateway/cmd.h"
 
+#include "core/log.h"
+
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -105,6 +107,9 @@ gateway_main(int argc, char **argv)
 	};
 	int c;
 
+	/* Commands print their results; the log says only what went wrong
+	 * (serve sets the configured level). */
+	log_init("directgate", LOG_LEVEL_WARN);
 	/* Global options stop at the first non-option: the subcommand. */
 	while ((c = getopt_long(argc, argv, "+d:hV", opts, NULL)) != -1) {
 		switch (c) {

@@ -5,12 +5,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adt/adt_config.h"
+#include "certs/certs_config.h"
+#include "certs/discover_config.h"
 #include "core/core_config.h"
+#include "hisp/queue_config.h"
+#include "smime/smime_config.h"
 #include "core/xmalloc.h"
 
 /* Every module's settings table, in module order. */
 static const struct config_def *const instance_tables[] = {
 	core_config_defs,
+	certs_config_defs,
+	discover_config_defs,
+	smime_config_defs,
+	queue_config_defs,
+	adt_config_defs,
 	NULL,
 };
 

@@ -283,8 +283,8 @@ runner_key_drop(struct queue_runner *r, const char *key)
 static __thread struct store *tl_store;
 static __thread char *tl_path;
 
-static struct store *
-runner_reader(const char *path, struct err *e)
+struct store *
+queue_thread_store(const char *path, struct err *e)
 {
 	if (tl_store != NULL && strcmp(tl_path, path) != 0) {
 		store_free(&tl_store);
@@ -357,7 +357,7 @@ scan_work(void *arg)
 	int rc;
 
 	sc->status = -1;
-	if ((s = runner_reader(sc->db_path, &sc->err)) == NULL)
+	if ((s = queue_thread_store(sc->db_path, &sc->err)) == NULL)
 		return;
 	if (store_exec(s, "BEGIN", &sc->err) != 0)
 		return;
@@ -527,7 +527,9 @@ record_dsn(struct store *s, struct record *rec, struct err *e)
 		v[n].diagnostic = t->rcpts[i].reason;
 		n++;
 	}
-	if (n == 0 || t->mail_from[0] == '\0' ||
+	/* Never for <> or for a notification (no loops), and not for what
+	 * came from another HISP: its sender hears through MDNs. */
+	if (n == 0 || t->mail_from[0] == '\0' || t->direction == QUEUE_IN ||
 	    (t->flags & QUEUE_F_NOTIFICATION) || sdom == NULL) {
 		free(v);
 		return 0;

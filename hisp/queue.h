@@ -134,6 +134,10 @@ const char *queue_outcome_name(enum queue_outcome o);
 const char *queue_direction_name(enum queue_direction d);
 int queue_direction_parse(const char *s, enum queue_direction *d_r);
 
+/* A read connection of the calling thread's own for the store at path
+ * (opened on first use, kept for the thread's life). Workers only. */
+struct store *queue_thread_store(const char *path, struct err *e);
+
 /* Seconds to wait before attempt n+1 (n >= 1), with jitter. */
 int64_t queue_backoff_s(int attempts, int64_t min_s, int64_t max_s);
 

@@ -1,0 +1,234 @@
+#include "hisp/deliver.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certs/keystore.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+#include "hisp/address.h"
+#include "hisp/header.h"
+#include "smime/agent.h"
+
+bool
+deliver_wants_final(const uint8_t *msg, size_t len)
+{
+	return header_contains(msg, len, "Disposition-Notification-Options",
+	    "X-DIRECT-FINAL-DESTINATION-DELIVERY");
+}
+
+bool
+deliver_is_notification(const uint8_t *msg, size_t len)
+{
+	return header_contains(msg, len, "Content-Type", "multipart/report");
+}
+
+struct deliver_job {
+	struct deliver_ctx *ctx;
+	struct queue_runner *r;
+	struct queue_task *t;
+	queue_task_done_fn *done;
+};
+
+static void
+set_result(struct queue_rcpt_result *res, enum queue_outcome o,
+    const char *status, const char *relay, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+set_result(struct queue_rcpt_result *res, enum queue_outcome o,
+    const char *status, const char *relay, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->outcome = o;
+	str_lcpy(res->status, status, sizeof(res->status));
+	free(res->relay);
+	res->relay = xstrdup(relay);
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void
+from_err(struct queue_rcpt_result *res, const char *relay,
+    const struct err *e)
+{
+	if (e->kind == ERR_TEMP)
+		set_result(res, QUEUE_DEFERRED, "4.3.0", relay, "%s", e->msg);
+	else
+		set_result(res, QUEUE_FAILED, "5.3.0", relay, "%s", e->msg);
+}
+
+/* Into a mailbox, or to a service address's hook. */
+static void
+deliver_to(struct deliver_ctx *ctx, struct store *s,
+    struct queue_rcpt_result *res, const char *from, const uint8_t *msg,
+    size_t len)
+{
+	enum address_kind kind;
+	struct err e;
+	int rc;
+
+	rc = address_lookup(s, res->rcpt, &kind, &e);
+	if (rc < 0) {
+		from_err(res, "maildir", &e);
+		return;
+	}
+	if (rc == 0) {
+		set_result(res, QUEUE_FAILED, "5.1.1", "maildir",
+		    "no such mailbox");
+		return;
+	}
+	if (kind == ADDRESS_INTAKE) {
+		if (ctx->intake == NULL) {
+			set_result(res, QUEUE_FAILED, "5.3.0", "intake",
+			    "no intake configured");
+		} else if (ctx->intake(ctx->intake_arg, res->rcpt, from, msg,
+		    len, &e) != 0) {
+			from_err(res, "intake", &e);
+		} else {
+			set_result(res, QUEUE_DELIVERED, "2.0.0", "intake",
+			    "taken by the ADT intake");
+		}
+		return;
+	}
+	if (maildir_deliver(&ctx->maildir, res->rcpt, msg, len, NULL, &e) != 0)
+		from_err(res, "maildir", &e);
+	else
+		set_result(res, QUEUE_DELIVERED, "2.0.0", "maildir",
+		    "delivered");
+}
+
+static void
+deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
+    struct queue_task *t, struct queue_rcpt_result *res)
+{
+	const struct keystore_entry *keys[16];
+	const char *ids[16];
+	const char *rcpt_to[1] = {res->rcpt};
+	struct agent_open_req req = {0};
+	struct agent_open_result out;
+	struct deliver_report rep = {0};
+	size_t nkeys;
+	struct err e;
+
+	nkeys = keystore_find_decrypt(tr->ks, res->rcpt, keys, 16);
+	for (size_t i = 0; i < nkeys; i++)
+		ids[i] = keys[i]->fingerprint;
+	req.msg = t->body;
+	req.msg_len = t->len;
+	req.rcpt = res->rcpt;
+	req.signer = tr->signer;
+	req.key_ids = ids;
+	req.n_keys = nkeys;
+	req.trust = tr->vctx;
+	req.mail_from = t->mail_from;
+	req.rcpt_to = rcpt_to;
+	req.n_rcpt_to = 1;
+	req.now = time(NULL);
+	if (agent_open(tr->agent, &req, &out, &e) != 0) {
+		set_result(res, QUEUE_DEFERRED, "4.3.0", "agent", "%s", e.msg);
+		agent_open_result_release(&out);
+		return;
+	}
+	rep.queue_id = t->id;
+	rep.rcpt = res->rcpt;
+	rep.mail_from = t->mail_from;
+	rep.from = out.from;
+	rep.message_id = t->message_id;
+	if (out.reason != AGENT_OK) {
+		log_warn(t->id, "event=rejected to=<%s> reason=%s detail=\"%s\""
+		    " signer=%s", res->rcpt, agent_reason_name(out.reason),
+		    out.detail, out.signer_fp[0] ? out.signer_fp : "-");
+		if (out.temporary)
+			set_result(res, QUEUE_DEFERRED, "4.7.0", "agent",
+			    "%s: %s", agent_reason_name(out.reason), out.detail);
+		else
+			set_result(res, QUEUE_FAILED, "5.7.1", "agent", "%s: %s",
+			    agent_reason_name(out.reason), out.detail);
+		rep.trusted = false;
+		rep.reason = res->reason;
+	} else {
+		const uint8_t *c = out.content.data;
+		size_t cl = out.content.len;
+
+		log_info(t->id, "event=opened to=<%s> signer=%s binding=%s"
+		    " digest=%s size=%zu", res->rcpt, out.signer_fp,
+		    out.binding, out.digest, cl);
+		deliver_to(ctx, s, res, out.from, c, cl);
+		rep.trusted = true;
+		rep.delivered = res->outcome == QUEUE_DELIVERED;
+		rep.final_delivery_requested = deliver_wants_final(t->body,
+		    t->len) || deliver_wants_final(c, cl);
+		rep.is_notification = deliver_is_notification(c, cl) ||
+		    (t->flags & QUEUE_F_NOTIFICATION) != 0;
+		rep.reason = res->reason;
+		rep.content = c;
+		rep.content_len = cl;
+	}
+	if (ctx->report != NULL && res->outcome != QUEUE_DEFERRED)
+		ctx->report(ctx->report_arg, &rep);
+	agent_open_result_release(&out);
+}
+
+static void
+deliver_work(void *arg)
+{
+	struct deliver_job *j = arg;
+	struct deliver_ctx *ctx = j->ctx;
+	struct queue_task *t = j->t;
+	struct trust *tr = NULL;
+	struct store *s;
+	struct err e;
+
+	if ((s = queue_thread_store(ctx->db_path, &e)) == NULL) {
+		for (size_t i = 0; i < t->nrcpt; i++)
+			from_err(&t->rcpts[i], "store", &e);
+		return;
+	}
+	if (t->direction == QUEUE_IN)
+		tr = trust_holder_get(ctx->trust);
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		if (t->direction == QUEUE_IN)
+			deliver_in_one(ctx, s, tr, t, &t->rcpts[i]);
+		else
+			deliver_to(ctx, s, &t->rcpts[i], t->mail_from, t->body,
+			    t->len);
+	}
+	trust_free(&tr);
+}
+
+static void
+deliver_after(void *arg, bool cancelled)
+{
+	struct deliver_job *j = arg;
+
+	if (cancelled)
+		for (size_t i = 0; i < j->t->nrcpt; i++)
+			j->t->rcpts[i].outcome = QUEUE_DEFERRED;
+	j->done(j->r, j->t);
+	free(j);
+}
+
+void
+deliver_handle(void *ctx, struct queue_runner *r, struct queue_task *t,
+    queue_task_done_fn *done)
+{
+	struct deliver_job *j = xcalloc(1, sizeof(*j));
+
+	j->ctx = ctx;
+	j->r = r;
+	j->t = t;
+	j->done = done;
+	if (loop_work(j->ctx->loop, deliver_work, deliver_after, j) != 0) {
+		for (size_t i = 0; i < t->nrcpt; i++)
+			t->rcpts[i].outcome = QUEUE_DEFERRED;
+		done(r, t);
+		free(j);
+	}
+}

@@ -1,0 +1,71 @@
+/* Local delivery: the queue handlers for messages to local recipients.
+ *
+ * QUEUE_IN (from another HISP): for each recipient, the security agent
+ * opens the message with the recipient's keys and the receiving domain's
+ * incoming anchors (decrypt, verify, validate, binding, tamper check);
+ * a trusted message goes to the recipient: a mailbox's Maildir, or the
+ * hook of a service address (the ADT intake). An untrusted one is not
+ * delivered, and the reason is logged. QUEUE_LOCAL (generated here: DSNs,
+ * MDN copies for local senders): straight into the Maildir.
+ *
+ * The work runs on workers; outcomes are handed back to the queue. */
+#ifndef HISP_DELIVER_H
+#define HISP_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/loop.h"
+#include "hisp/maildir.h"
+#include "hisp/queue.h"
+#include "hisp/trust.h"
+
+/* What was delivered (or refused), for the MDN side (hisp/mdn.h):
+ * called on the worker once per recipient after a message from another
+ * HISP was opened. */
+struct deliver_report {
+	const char *queue_id;
+	const char *rcpt;
+	const char *mail_from;         /* envelope sender */
+	const char *from;              /* the From that was verified */
+	const char *message_id;        /* the original Message-ID */
+	bool trusted;                  /* decrypted and passed trust */
+	bool delivered;                /* in the mailbox / handed over */
+	bool final_delivery_requested; /* X-DIRECT-FINAL-DESTINATION-DELIVERY */
+	bool is_notification;          /* the message is an MDN or DSN */
+	const char *reason;            /* why not, one line */
+	const uint8_t *content;        /* the opened message (when trusted) */
+	size_t content_len;
+};
+typedef void deliver_report_fn(void *arg, const struct deliver_report *r);
+
+/* A service address's handler (the ADT intake), on a worker: 0 taken,
+ * -1 with e (TEMP: try again later; else refused). */
+typedef int deliver_hook_fn(void *arg, const char *rcpt, const char *from,
+    const uint8_t *msg, size_t len, struct err *e);
+
+struct deliver_ctx {
+	struct loop *loop;
+	const char *db_path;
+	struct trust_holder *trust;
+	struct maildir_opts maildir;
+	deliver_hook_fn *intake;       /* for ADDRESS_INTAKE addresses */
+	void *intake_arg;
+	deliver_report_fn *report;     /* MDN side; may be NULL */
+	void *report_arg;
+};
+
+/* queue_handler_fn for QUEUE_IN and QUEUE_LOCAL; ctx is a deliver_ctx. */
+void deliver_handle(void *ctx, struct queue_runner *r, struct queue_task *t,
+    queue_task_done_fn *done);
+
+/* True when the message's header requests final delivery notification
+ * (Disposition-Notification-Options with
+ * X-DIRECT-FINAL-DESTINATION-DELIVERY). */
+bool deliver_wants_final(const uint8_t *msg, size_t len);
+/* True when the message is an MDN or a DSN (multipart/report). */
+bool deliver_is_notification(const uint8_t *msg, size_t len);
+
+#endif
