@@ -11,5 +11,7 @@ const struct cmd gateway_commands[] = {
 	    cmd_check_config},
 	{"resolve", "discover and validate a recipient's certificates, explain",
 	    cmd_resolve},
+	{"address", "mailboxes and service addresses: add|list|remove|passwd",
+	    cmd_address},
 	{NULL, NULL, NULL},
 };
