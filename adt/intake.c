@@ -171,7 +171,7 @@ job_write(struct store *s, void *arg, struct err *e)
 		if (!it->store)
 			continue;
 		p = hl7_msg_data(it->m, &n);
-		if (store_run(s, e, insert_sql, "IssssssssssIbI",
+		if (store_run(s, e, insert_sql, "IsssssssssIbI",
 		    (int64_t)j->now_ms, j->channel, j->sender, h->facility,
 		    h->control_id, h->type, h->event, h->structure, h->version,
 		    h->processing[0] ? h->processing : "P", (int64_t)n,
@@ -269,11 +269,11 @@ log_item(const struct job *j, const struct item *it, enum ack_code outcome)
 		str_lcpy(type, "-", sizeof(type));
 	}
 	log_info(id, "event=adt_intake channel=%s sender=%s type=%s size=%zu "
-	    "ack=%s%s%s errors=%zu rowid=%lld", j->channel, j->sender, type,
-	    it->size, it->v.is_ack ? "none" : ack_code_name(outcome),
-	    it->dup ? " duplicate=yes" : "",
-	    it->m == NULL ? " parse=failed" : "", it->v.nerrors,
-	    (long long)it->id);
+	    "ack=%s%s errors=%zu rowid=%lld%s%s%s", j->channel, j->sender,
+	    type, it->size, it->v.is_ack ? "none" : ack_code_name(outcome),
+	    it->dup ? " duplicate=yes" : "", it->v.nerrors,
+	    (long long)it->id, it->m == NULL ? " parse=failed reason=\"" : "",
+	    it->m == NULL ? it->parse_error : "", it->m == NULL ? "\"" : "");
 }
 
 static void
@@ -298,7 +298,13 @@ job_finish(struct job *j, int status)
 	for (size_t i = 0; i < j->n; i++) {
 		struct item *it = &j->items[i];
 		bool send = true;
-		enum ack_code oc = item_ack(j, it, status, &out, &send);
+		enum ack_code oc;
+
+		if (status != 0) {
+			it->id = 0;
+			it->dup = false;
+		}
+		oc = item_ack(j, it, status, &out, &send);
 
 		if (oc == ACK_AR)
 			any_ar = true;

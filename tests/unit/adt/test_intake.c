@@ -1,0 +1,342 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adt/ack.h"
+#include "adt/intake.h"
+#include "core/buf.h"
+#include "core/store.h"
+#include "core/xmalloc.h"
+#include "tests/lib/testlib.h"
+
+struct fixture {
+	char *dir;
+	char *db;
+	struct store_writer *w;
+	struct intake *in;
+	struct store *reader;
+};
+
+struct outcome {
+	enum ack_code outcome;
+	bool send;
+	unsigned stored;
+	unsigned duplicates;
+	unsigned messages;
+	int64_t first_id;
+	struct buf ack;
+	int calls;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct store_writer_opts wo = {0};
+	struct intake_opts io = {0};
+	struct err e = {0};
+
+	f->dir = testlib_tmpdir();
+	f->db = xasprintf("%s/t.db", f->dir);
+	if (store_writer_new(f->db, &wo, &f->w, &e) != 0)
+		fail_msg("writer: %s", e.msg);
+	io.writer = f->w;
+	io.ack_mode = ACK_MODE_AUTO;
+	f->in = intake_new(&io);
+	if (store_open(f->db, 0, &f->reader, &e) != 0)
+		fail_msg("store: %s", e.msg);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_free(&f->reader);
+	store_writer_free(&f->w);
+	intake_free(&f->in);
+	testlib_rmtree(f->dir);
+	free(f->dir);
+	free(f->db);
+	free(f);
+	return 0;
+}
+
+static void
+on_done(void *arg, const struct intake_result *r)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->outcome = r->outcome;
+	o->send = r->send;
+	o->stored = r->stored;
+	o->duplicates = r->duplicates;
+	o->messages = r->messages;
+	o->first_id = r->first_id;
+	buf_reset(&o->ack);
+	buf_append(&o->ack, r->ack, r->ack_len);
+}
+
+static void
+submit(struct fixture *f, const void *p, size_t n, struct outcome *o)
+{
+	memset(o, 0, sizeof(*o));
+	buf_init(&o->ack, BUF_UNLIMITED);
+	intake_submit_wait(f->in, p, n, "cli", "test", 1700000000000LL,
+	    on_done, o);
+	assert_int_equal(o->calls, 1);
+}
+
+static char *
+read_rel(const char *rel, size_t *n_r)
+{
+	char *path = testlib_source_path(rel);
+	char *d = testlib_read_file(path, n_r);
+
+	if (d == NULL)
+		fail_msg("cannot read %s", path);
+	free(path);
+	return d;
+}
+
+static int64_t
+count_rows(struct fixture *f)
+{
+	int64_t v = -1;
+	struct err e = {0};
+
+	assert_int_equal(store_query_int(f->reader, &v, &e,
+	    "SELECT count(*) FROM adt_event", ""), 1);
+	return v;
+}
+
+static void
+test_intake_stores_valid_adt_and_answers_aa(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	char *msg = read_rel("../shared/data/hl7/ADT-A01-01.hl7", &n);
+	struct outcome o;
+	struct ack_info a;
+	struct err e = {0};
+	struct buf raw;
+
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AA);
+	assert_true(o.send);
+	assert_int_equal(o.stored, 1);
+	assert_int_equal(ack_parse(o.ack.data, o.ack.len, &a, &e), 0);
+	assert_string_equal(a.code, "AA");
+	assert_string_equal(a.control_id, "MSG00001");
+	assert_int_equal(count_rows(f), 1);
+	buf_init(&raw, BUF_UNLIMITED);
+	assert_int_equal(intake_get(f->reader, o.first_id, NULL, NULL, &raw,
+	    &e), 1);
+	/* stored normalized: CR endings, no LF */
+	assert_null(memchr(raw.data, '\n', raw.len));
+	assert_memory_equal(raw.data, "MSH|^~\\&|ADTApp|", 16);
+	buf_release(&raw);
+	buf_release(&o.ack);
+	free(msg);
+}
+
+static void
+test_intake_duplicate_is_answered_aa_and_stored_once(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	char *msg = read_rel("tests/data/hl7/adt_a03_251.hl7", &n);
+	struct outcome o;
+	struct ack_info a;
+	struct err e = {0};
+
+	submit(f, msg, n, &o);
+	assert_int_equal(o.stored, 1);
+	buf_release(&o.ack);
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AA);
+	assert_int_equal(o.stored, 0);
+	assert_int_equal(o.duplicates, 1);
+	assert_int_equal(ack_parse(o.ack.data, o.ack.len, &a, &e), 0);
+	assert_string_equal(a.code, "AA");
+	assert_int_equal(a.nerrs, 1);
+	assert_int_equal(a.errs[0].code, 205);
+	assert_int_equal(a.errs[0].severity, 'I');
+	assert_int_equal(count_rows(f), 1);
+	buf_release(&o.ack);
+	free(msg);
+}
+
+static void
+test_intake_invalid_content_gets_ae_and_is_not_stored(void **state)
+{
+	struct fixture *f = *state;
+	static const char *files[] = {"tests/data/hl7/malformed/bad_dob.hl7",
+	    "tests/data/hl7/malformed/no_msh.hl7",
+	    "tests/data/hl7/malformed/bad_delims.hl7",
+	    "tests/data/hl7/malformed/not_adt.hl7", NULL};
+
+	for (int i = 0; files[i]; i++) {
+		size_t n;
+		char *msg = read_rel(files[i], &n);
+		struct outcome o;
+		struct ack_info a;
+		struct err e = {0};
+
+		submit(f, msg, n, &o);
+		if (o.outcome != ACK_AE)
+			fail_msg("%s: got %s, want AE", files[i],
+			    ack_code_name(o.outcome));
+		assert_int_equal(ack_parse(o.ack.data, o.ack.len, &a, &e), 0);
+		assert_string_equal(a.code, "AE");
+		assert_true(a.nerrs >= 1);
+		assert_true(a.errs[0].text[0] != '\0');
+		buf_release(&o.ack);
+		free(msg);
+	}
+	assert_int_equal(count_rows(f), 0);
+}
+
+static void
+test_intake_store_failure_gets_ar_then_resend_succeeds(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	char *msg = read_rel("tests/data/hl7/adt_a08_251.hl7", &n);
+	struct outcome o;
+	struct ack_info a;
+	struct err e = {0};
+
+	assert_int_equal(store_fault_inject(store_writer_store(f->w), "ioerr",
+	    1), 0);
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AR);
+	assert_int_equal(ack_parse(o.ack.data, o.ack.len, &a, &e), 0);
+	assert_string_equal(a.code, "AR");
+	assert_int_equal(a.errs[0].code, 207);
+	assert_int_equal(count_rows(f), 0);
+	buf_release(&o.ack);
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AA);
+	assert_int_equal(count_rows(f), 1);
+	buf_release(&o.ack);
+	free(msg);
+}
+
+static void
+test_intake_batch_gets_batch_of_acks(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	char *msg = read_rel("tests/data/hl7/batch.hl7", &n);
+	struct outcome o;
+
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AA);
+	assert_int_equal(o.messages, 3);
+	assert_int_equal(o.stored, 3);
+	assert_memory_equal(o.ack.data, "BHS|", 4);
+	assert_non_null(strstr(buf_cstr(&o.ack), "MSA|AA|GEN-B-1\r"));
+	assert_non_null(strstr(buf_cstr(&o.ack), "MSA|AA|GEN-B-2\r"));
+	assert_non_null(strstr(buf_cstr(&o.ack), "MSA|AA|GEN-B-3\rBTS|3\r"));
+	assert_int_equal(count_rows(f), 3);
+	buf_release(&o.ack);
+	free(msg);
+}
+
+static void
+test_intake_never_acknowledges_an_ack(void **state)
+{
+	struct fixture *f = *state;
+	static const char ack[] = "MSH|^~\\&|A|B|C|D|2025||ACK^A01^ACK|X|P|2.5"
+	    "\rMSA|AA|Y\r";
+	struct outcome o;
+
+	submit(f, ack, strlen(ack), &o);
+	assert_false(o.send);
+	assert_int_equal(count_rows(f), 0);
+	buf_release(&o.ack);
+}
+
+struct listed {
+	int count;
+	char event[8];
+	char state[16];
+};
+
+static int
+on_row(void *arg, const struct intake_row *r)
+{
+	struct listed *l = arg;
+
+	l->count++;
+	snprintf(l->event, sizeof(l->event), "%s", r->event);
+	snprintf(l->state, sizeof(l->state), "%s", r->state);
+	return 0;
+}
+
+static void
+test_intake_lists_and_moves_state(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+	char *msg = read_rel("tests/data/hl7/adt_a40_251.hl7", &n);
+	struct outcome o;
+	struct listed l = {0};
+	struct err e = {0};
+
+	submit(f, msg, n, &o);
+	assert_int_equal(o.outcome, ACK_AA);
+	assert_int_equal(intake_list(f->reader, "received", 0, on_row, &l, &e),
+	    0);
+	assert_int_equal(l.count, 1);
+	assert_string_equal(l.event, "A40");
+	assert_int_equal(intake_set_state(f->reader, o.first_id, "done", 1,
+	    &e), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(intake_list(f->reader, "received", 0, on_row, &l, &e),
+	    0);
+	assert_int_equal(l.count, 0);
+	assert_int_equal(intake_get(f->reader, o.first_id, on_row, &l, NULL,
+	    &e), 1);
+	assert_string_equal(l.state, "done");
+	assert_int_equal(intake_get(f->reader, 999, on_row, &l, NULL, &e), 0);
+	assert_int_equal(intake_set_state(f->reader, 999, "done", 1, &e), -1);
+	buf_release(&o.ack);
+	free(msg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_intake_stores_valid_adt_and_answers_aa, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_duplicate_is_answered_aa_and_stored_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_invalid_content_gets_ae_and_is_not_stored, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_store_failure_gets_ar_then_resend_succeeds, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_batch_gets_batch_of_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_never_acknowledges_an_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_lists_and_moves_state, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,344 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adt/ack.h"
+#include "adt/mllp.h"
+#include "adt/mllp_server.h"
+#include "core/buf.h"
+#include "core/loop.h"
+#include "core/store.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+#include "tests/lib/testlib.h"
+
+/* The client runs on its own thread and records what it saw; the test
+ * checks afterwards on the main thread. */
+struct client {
+	struct loop *loop;
+	int port;
+	char first[4], second[4], malformed[4];
+	char pipelined[3][4];
+	char pipelined_ids[3][32];
+	char trickled[4];
+	char commit_ack_seen;
+	bool oversize_closed;
+	bool idle_closed;
+	bool other_served_after_oversize;
+	char err_text[160];
+};
+
+static int
+dial(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		abort();
+	return fd;
+}
+
+static void
+send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+send_msg(int fd, const char *text)
+{
+	struct buf b;
+
+	buf_init(&b, BUF_UNLIMITED);
+	mllp_wrap(&b, text, strlen(text));
+	send_all(fd, b.data, b.len);
+	buf_release(&b);
+}
+
+/* Reads one frame (its content into out); 1, or 0 when the peer closed,
+ * -1 on timeout. */
+static int
+read_frame(int fd, struct mllp_framer *f, struct buf *pend, struct buf *out,
+    int timeout_ms)
+{
+	for (;;) {
+		struct err e = {0};
+		size_t used = 0, n;
+		char tmp[4096];
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+
+		if (pend->len > 0) {
+			int rc = mllp_framer_feed(f, pend->data, pend->len,
+			    &used, &e);
+
+			buf_consume(pend, used);
+			if (rc == 1) {
+				const uint8_t *fp = mllp_framer_frame(f, &n);
+
+				buf_reset(out);
+				buf_append(out, fp, n);
+				return 1;
+			}
+		}
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		r = recv(fd, tmp, sizeof(tmp), 0);
+		if (r <= 0)
+			return 0;
+		buf_append(pend, tmp, (size_t)r);
+	}
+}
+
+static void
+ack_code_of(const struct buf *frame, char code[4], char *id, size_t idsz,
+    char *errtext)
+{
+	struct ack_info a;
+	struct err e = {0};
+
+	str_lcpy(code, "??", 4);
+	if (ack_parse(frame->data, frame->len, &a, &e) != 0)
+		return;
+	str_lcpy(code, a.code, 4);
+	if (id)
+		str_lcpy(id, a.control_id, idsz);
+	if (errtext && a.nerrs > 0)
+		str_lcpy(errtext, a.errs[0].text, 160);
+}
+
+static char *
+msg_with_id(const char *id)
+{
+	return xasprintf("MSH|^~\\&|SAPP|SFAC|R|RF|20250101||ADT^A01^ADT_A01|%s"
+	    "|P|2.5.1\rEVN|A01|20250101\rPID|1||M1^^^H^MR||DOE^J||19700101\r"
+	    "PV1|1|I\r", id);
+}
+
+static void *
+client_main(void *arg)
+{
+	struct client *c = arg;
+	struct mllp_framer *f = mllp_framer_new(1 << 20);
+	struct buf pend, frame;
+	int a, b, d, t;
+	char *m;
+
+	buf_init(&pend, BUF_UNLIMITED);
+	buf_init(&frame, BUF_UNLIMITED);
+
+	a = dial(c->port);
+	m = msg_with_id("S1");
+	send_msg(a, m);
+	free(m);
+	if (read_frame(a, f, &pend, &frame, 5000) == 1)
+		ack_code_of(&frame, c->first, NULL, 0, NULL);
+
+	/* An oversized frame closes its connection only. */
+	b = dial(c->port);
+	{
+		char *big = xmalloc(6000);
+
+		memset(big, 'X', 6000);
+		big[0] = MLLP_SB;
+		send_all(b, big, 6000);
+		free(big);
+		{
+			struct mllp_framer *fb = mllp_framer_new(1 << 20);
+			struct buf pb, fr;
+
+			buf_init(&pb, BUF_UNLIMITED);
+			buf_init(&fr, BUF_UNLIMITED);
+			c->oversize_closed = read_frame(b, fb, &pb, &fr, 5000)
+			    == 0;
+			buf_release(&pb);
+			buf_release(&fr);
+			mllp_framer_free(&fb);
+		}
+	}
+	close(b);
+
+	m = msg_with_id("S2");
+	send_msg(a, m);
+	free(m);
+	if (read_frame(a, f, &pend, &frame, 5000) == 1) {
+		ack_code_of(&frame, c->second, NULL, 0, NULL);
+		c->other_served_after_oversize = true;
+	}
+	send_msg(a, "MSH|^~\\&|SAPP|SFAC|R|RF|2025||ADT^A01|S3|P|2.5.1\r"
+	    "EVN|A01\rPV1|1|I\r");
+	if (read_frame(a, f, &pend, &frame, 5000) == 1)
+		ack_code_of(&frame, c->malformed, NULL, 0, c->err_text);
+
+	/* Pipelined frames with noise between: answered in order. */
+	{
+		struct buf all;
+
+		buf_init(&all, BUF_UNLIMITED);
+		for (int i = 0; i < 3; i++) {
+			char id[16];
+
+			str_fmt(id, sizeof(id), "P%d", i);
+			m = msg_with_id(id);
+			buf_append_str(&all, "noise\r\n");
+			mllp_wrap(&all, m, strlen(m));
+			free(m);
+		}
+		send_all(a, all.data, all.len);
+		buf_release(&all);
+		for (int i = 0; i < 3; i++)
+			if (read_frame(a, f, &pend, &frame, 5000) == 1)
+				ack_code_of(&frame, c->pipelined[i],
+				    c->pipelined_ids[i], 32, NULL);
+	}
+
+	/* Byte by byte. */
+	t = dial(c->port);
+	m = msg_with_id("T1");
+	{
+		struct buf w;
+
+		buf_init(&w, BUF_UNLIMITED);
+		mllp_wrap(&w, m, strlen(m));
+		for (size_t i = 0; i < w.len; i++) {
+			send_all(t, w.data + i, 1);
+			if (i % 16 == 0)
+				usleep(200);
+		}
+		buf_release(&w);
+	}
+	free(m);
+	{
+		struct mllp_framer *ft = mllp_framer_new(1 << 20);
+		struct buf pt;
+
+		buf_init(&pt, BUF_UNLIMITED);
+		if (read_frame(t, ft, &pt, &frame, 5000) == 1)
+			ack_code_of(&frame, c->trickled, NULL, 0, NULL);
+		buf_release(&pt);
+		mllp_framer_free(&ft);
+	}
+	close(t);
+
+	/* Idle connections are closed. */
+	d = dial(c->port);
+	{
+		struct mllp_framer *fd2 = mllp_framer_new(1 << 20);
+		struct buf pd;
+
+		buf_init(&pd, BUF_UNLIMITED);
+		c->idle_closed = read_frame(d, fd2, &pd, &frame, 5000) == 0;
+		buf_release(&pd);
+		mllp_framer_free(&fd2);
+	}
+	close(d);
+	close(a);
+	buf_release(&pend);
+	buf_release(&frame);
+	mllp_framer_free(&f);
+	loop_stop_async(c->loop);
+	return NULL;
+}
+
+static void
+test_mllp_server_serves_connections_acks_and_limits(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *db = xasprintf("%s/t.db", dir);
+	struct loop *l = NULL;
+	struct store_writer *w = NULL;
+	struct store_writer_opts wo = {0};
+	struct mllp_server *srv = NULL;
+	struct mllp_server_opts o;
+	struct client c;
+	struct err e = {0};
+	pthread_t th;
+	struct store *s = NULL;
+	int64_t rows = 0;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(loop_new(&l, &e), 0);
+	wo.loop = l;
+	assert_int_equal(store_writer_new(db, &wo, &w, &e), 0);
+	memset(&o, 0, sizeof(o));
+	o.host = "127.0.0.1";
+	o.port = 0;
+	o.max_frame = 4096;
+	o.idle_ms = 300;
+	o.max_conns = 16;
+	o.ack_mode = ACK_MODE_AUTO;
+	if (mllp_server_new(l, w, &o, &srv, &e) != 0)
+		fail_msg("server: %s", e.msg);
+	c.loop = l;
+	c.port = mllp_server_port(srv);
+	assert_true(c.port > 0);
+	pthread_create(&th, NULL, client_main, &c);
+	assert_int_equal(loop_run(l), 0);
+	pthread_join(th, NULL);
+	store_writer_free(&w);
+	loop_free(&l);
+
+	assert_string_equal(c.first, "AA");
+	assert_true(c.oversize_closed);
+	assert_true(c.other_served_after_oversize);
+	assert_string_equal(c.second, "AA");
+	assert_string_equal(c.malformed, "AE");
+	assert_non_null(strstr(c.err_text, "PID"));
+	for (int i = 0; i < 3; i++) {
+		char want[8];
+
+		str_fmt(want, sizeof(want), "P%d", i);
+		assert_string_equal(c.pipelined[i], "AA");
+		assert_string_equal(c.pipelined_ids[i], want);
+	}
+	assert_string_equal(c.trickled, "AA");
+	assert_true(c.idle_closed);
+
+	assert_int_equal(store_open(db, 0, &s, &e), 0);
+	assert_int_equal(store_query_int(s, &rows, &e,
+	    "SELECT count(*) FROM adt_event", ""), 1);
+	assert_int_equal(rows, 6); /* S1 S2 P0 P1 P2 T1 */
+	store_free(&s);
+	testlib_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    test_mllp_server_serves_connections_acks_and_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
