@@ -40,7 +40,12 @@ void cmd_json_str(FILE *f, const char *s);
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_anchor(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
 int cmd_address(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_message(int argc, char **argv);
 
 #endif
