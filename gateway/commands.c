@@ -20,5 +20,6 @@ const struct cmd gateway_commands[] = {
 	    cmd_address},
 	{"message", "seal or open a Direct message (the S/MIME agent)",
 	    cmd_message},
+	{"adt", "HL7 ADT intake: send|list|show|parse", cmd_adt},
 	{NULL, NULL, NULL},
 };
