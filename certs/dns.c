@@ -544,6 +544,11 @@ query_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		a = answer_new(DNS_TEMP, en->type, "SERVFAIL");
 	} else if (status == ARES_EREFUSED) {
 		a = answer_new(DNS_TEMP, en->type, "REFUSED");
+	} else if (status == ARES_ECONNREFUSED) {
+		/* c-ares 1.18 reports SERVFAIL and REFUSED from every server
+		 * as well as ICMP refusals this way */
+		a = answer_new(DNS_TEMP, en->type, "no server gave an answer "
+		    "(SERVFAIL, REFUSED or unreachable)");
 	} else {
 		a = answer_new(DNS_TEMP, en->type, ares_strerror(status));
 	}
