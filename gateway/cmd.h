@@ -48,5 +48,6 @@ int cmd_address(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_message(int argc, char **argv);
 int cmd_adt(int argc, char **argv);
+int cmd_directory(int argc, char **argv);
 
 #endif

@@ -21,5 +21,7 @@ const struct cmd gateway_commands[] = {
 	{"message", "seal or open a Direct message (the S/MIME agent)",
 	    cmd_message},
 	{"adt", "HL7 ADT intake: send|list|show|parse", cmd_adt},
+	{"directory", "Health Directory: import|show|export|route",
+	    cmd_directory},
 	{NULL, NULL, NULL},
 };
