@@ -34,7 +34,7 @@ help(void)
 	    " [--timeout SECS]\n"
 	    "       directgate adt list [--state STATE] [--limit N] [--json]\n"
 	    "       directgate adt show ID [--phi] [--json]\n"
-	    "       directgate adt parse FILE [--json|--write]\n\n"
+	    "       directgate adt parse FILE [--json|--text|--write]\n\n"
 	    "send: sends each HL7 message of each file (LF, CRLF, batches "
 	    "are fine)\n"
 	    "  over MLLP to HOST:PORT, or without --mllp into this instance's"
@@ -50,7 +50,8 @@ help(void)
 	    "escaped values:\n"
 	    "  segments[fields[repetitions[components[subcomponents]]]]), "
 	    "or with\n"
-	    "  --write the messages written back (normalized, CR endings).\n\n"
+	    "  --write the messages written back (normalized, CR endings);\n"
+	    "  --text gives unescaped values instead of raw ones.\n\n"
 	    "  --dir DIR        the instance directory\n"
 	    "  --mllp HOST:PORT send over MLLP\n"
 	    "  --timeout SECS   wait this long for each ACK (default 30)\n"
@@ -546,7 +547,7 @@ json_span(const uint8_t *p, size_t n)
 }
 
 static void
-dump_fields(const struct hl7_msg *m)
+dump_fields(const struct hl7_msg *m, bool text)
 {
 	size_t nsegs = hl7_msg_nsegs(m);
 
@@ -574,7 +575,22 @@ dump_fields(const struct hl7_msg *m)
 						(void)hl7_msg_get_at(m, i, f, r,
 						    c, s, &p, &n);
 						printf("%s", s > 1 ? ", " : "");
-						json_span(p, n);
+						if (text) {
+							struct buf b;
+
+							buf_init(&b,
+							    BUF_UNLIMITED);
+							(void)hl7_unescape(
+							    hl7_msg_delims(m),
+							    p, n, &b);
+							json_span(b.data ?
+							    b.data :
+							    (const uint8_t *)"",
+							    b.len);
+							buf_release(&b);
+						} else {
+							json_span(p, n);
+						}
 					}
 					printf("]");
 				}
@@ -588,7 +604,7 @@ dump_fields(const struct hl7_msg *m)
 }
 
 static int
-adt_parse(const char *path, bool write)
+adt_parse(const char *path, bool write, bool text)
 {
 	struct err e = {0};
 	size_t n;
@@ -641,7 +657,7 @@ adt_parse(const char *path, bool write)
 			printf("}");
 		}
 		printf("],\n  \"segments\": ");
-		dump_fields(m);
+		dump_fields(m, text);
 		printf("}");
 		hl7_msg_free(&m);
 	}
@@ -664,12 +680,13 @@ cmd_adt(int argc, char **argv)
 		{"phi", no_argument, NULL, 'p'},
 		{"json", no_argument, NULL, 'j'},
 		{"write", no_argument, NULL, 'w'},
+		{"text", no_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *dir = cmd_global_dir(), *action, *mllp = NULL;
 	const char *state = NULL;
-	bool json = false, phi = false, write = false;
+	bool json = false, phi = false, write = false, text = false;
 	int c, timeout_s = 30, limit = 0;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
@@ -711,6 +728,9 @@ cmd_adt(int argc, char **argv)
 		case 'w':
 			write = true;
 			break;
+		case 'x':
+			text = true;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -736,7 +756,7 @@ cmd_adt(int argc, char **argv)
 	if (strcmp(action, "parse") == 0) {
 		if (argc - optind != 1)
 			return cmd_usage_error("adt", "parse takes one FILE");
-		return adt_parse(argv[optind], write);
+		return adt_parse(argv[optind], write, text);
 	}
 	return cmd_usage_error("adt", "unknown action '%s'", action);
 }
