@@ -504,6 +504,18 @@ open_unwrap(struct open_state *st, struct err *e)
 			    "header: %s", pe.msg);
 	} else {
 		res->wrapped = false;
+		/* A whole message signed without wrapping carries its own
+		 * header; otherwise the outer header speaks for it. */
+		if (mime_headers_parse(st->signed_p, st->signed_n, &st->inner,
+		    &pe) == 0 && st->inner.from[0] != '\0') {
+			if (buf_append(&res->content, st->signed_p,
+			    st->signed_n) != 0 ||
+			    buf_append(&res->content, "\r\n", 2) != 0)
+				return verdict(res, AGENT_MALFORMED, "message "
+				    "too large");
+			return 0;
+		}
+		mime_headers_release(&st->inner);
 		if (mime_write_headers_except_content(st->req->msg,
 		    st->req->msg_len, &res->content) != 0 ||
 		    buf_append_str(&res->content, "MIME-Version: 1.0\r\n") !=
@@ -511,7 +523,6 @@ open_unwrap(struct open_state *st, struct err *e)
 		    0 || buf_append(&res->content, "\r\n", 2) != 0)
 			return verdict(res, AGENT_MALFORMED, "message too "
 			    "large");
-		/* The outer header speaks for an unwrapped message. */
 		st->inner = st->outer;
 		memset(&st->outer, 0, sizeof(st->outer));
 	}

@@ -122,9 +122,11 @@ struct agent_open_result {
 	enum agent_reason reason;
 	bool temporary;          /* trying later may succeed: 4xx, not 5xx */
 	char detail[256];        /* one line for logs and reports; no PHI */
-	/* The unwrapped message: the message/rfc822 part when wrapped, else
-	 * the outer header (without its Content-* fields) and the signed
-	 * entity. Filled only when reason is AGENT_OK. */
+	/* The unwrapped message: the message/rfc822 part when wrapped; else
+	 * the signed entity itself when it has a From (a whole message
+	 * signed without wrapping), else the outer header (without its
+	 * Content-* fields) and the signed entity. The From checked is the
+	 * one of that message. Filled only when reason is AGENT_OK. */
 	struct buf content;
 	bool wrapped;
 	/* What was found, as far as opening got (empty strings if not). */
