@@ -87,7 +87,59 @@ const struct store_migration store_migrations[] = {
 	    "CREATE INDEX adt_event_state ON adt_event (state, id);"},
 	/* 4: adt ACRS (relationships, patients, match decisions). */
 	{4, "adt: acrs",
-	    "CREATE TABLE acrs_placeholder (id INTEGER PRIMARY KEY);"},
+	    /* Organizations that submit ACRS files: the last import and
+	     * its counts. */
+	    "CREATE TABLE acrs_submitter (id INTEGER PRIMARY KEY,"
+	    " name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	    " imported INTEGER, mode TEXT,"
+	    " patients INTEGER NOT NULL DEFAULT 0,"
+	    " relationships INTEGER NOT NULL DEFAULT 0,"
+	    " bad_rows INTEGER NOT NULL DEFAULT 0);"
+	    /* A submitter's patient, normalized (adt/acrs_norm.h): dates
+	     * YYYYMMDD, blocking keys k_name (ZIP5 + 4 letters of last and
+	     * first name + sex, hashed) and k_phone (last 4 digits, DOB).
+	     * adt/acrs_store.c drops and recreates these indexes around a
+	     * bulk replace: keep its copy of the index SQL in step. */
+	    "CREATE TABLE acrs_patient (id INTEGER PRIMARY KEY,"
+	    " submitter INTEGER NOT NULL, patient_id TEXT NOT NULL,"
+	    " id_type TEXT NOT NULL, authority TEXT NOT NULL DEFAULT '',"
+	    " last TEXT NOT NULL, first TEXT NOT NULL, middle TEXT,"
+	    " suffix TEXT, dob INTEGER NOT NULL, sex TEXT NOT NULL,"
+	    " street TEXT, city TEXT, state TEXT, zip5 TEXT, phone TEXT,"
+	    " ssn4 TEXT, k_name INTEGER, k_phone INTEGER);"
+	    "CREATE UNIQUE INDEX acrs_patient_key ON acrs_patient"
+	    " (submitter, patient_id);"
+	    "CREATE INDEX acrs_patient_dob ON acrs_patient (dob);"
+	    "CREATE INDEX acrs_patient_name ON acrs_patient (k_name)"
+	    " WHERE k_name IS NOT NULL;"
+	    "CREATE INDEX acrs_patient_phone ON acrs_patient (k_phone)"
+	    " WHERE k_phone IS NOT NULL;"
+	    "CREATE INDEX acrs_patient_ident ON acrs_patient"
+	    " (patient_id, authority);"
+	    /* One relationship: patient to provider (NPI) with a role. */
+	    "CREATE TABLE acrs_rel (patient INTEGER NOT NULL,"
+	    " npi TEXT NOT NULL, relationship TEXT NOT NULL,"
+	    " provider_name TEXT, organization TEXT,"
+	    " last_seen INTEGER, start_date INTEGER, end_date INTEGER,"
+	    " restricted INTEGER NOT NULL DEFAULT 0,"
+	    " PRIMARY KEY (patient, npi, relationship)) WITHOUT ROWID;"
+	    /* Identities confirmed by review: an ADT identifier (authority,
+	     * ident) is this submitter's patient. */
+	    "CREATE TABLE acrs_link (authority TEXT NOT NULL,"
+	    " ident TEXT NOT NULL, submitter TEXT NOT NULL COLLATE NOCASE,"
+	    " patient_id TEXT NOT NULL,"
+	    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+	    " PRIMARY KEY (authority, ident, submitter, patient_id));"
+	    /* Possible matches held for review (never sent). */
+	    "CREATE TABLE acrs_review (id INTEGER PRIMARY KEY,"
+	    " created INTEGER NOT NULL DEFAULT (strftime('%s','now')),"
+	    " event_ref TEXT, authority TEXT, ident TEXT,"
+	    " submitter TEXT NOT NULL, patient_id TEXT NOT NULL,"
+	    " score REAL NOT NULL,"
+	    " state TEXT NOT NULL DEFAULT 'pending'"
+	    " CHECK (state IN ('pending','accepted','rejected')),"
+	    " decided INTEGER);"
+	    "CREATE INDEX acrs_review_state ON acrs_review (state);"},
 	/* 5: adt Health Directory (providers, organizations, endpoints). */
 	{5, "adt: directory",
 	    /* NPIs are 10 digits (Luhn-checked on import); an owner is a

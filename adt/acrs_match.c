@@ -1,0 +1,395 @@
+#include "adt/acrs_match.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "adt/acrs_norm.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+
+struct acrs_matcher {
+	struct store *s;
+	const struct acrs_settings *set;
+	int64_t *ids;
+	size_t n_ids;
+};
+
+const char *
+acrs_match_decision_name(enum acrs_decision d)
+{
+	switch (d) {
+	case ACRS_MATCH:
+		return "match";
+	case ACRS_POSSIBLE:
+		return "possible";
+	default:
+		return "none";
+	}
+}
+
+void
+acrs_match_result_clear(struct acrs_match_result *r)
+{
+	free(r->hits);
+	free(r->team);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+acrs_match_normalize(const struct acrs_person *p, struct acrs_cand *q)
+{
+	char sfx[ACRS_SUFFIX_MAX];
+
+	memset(q, 0, sizeof(*q));
+	acrs_norm_last(p->last, q->last, q->suffix);
+	acrs_norm_words(p->middle, q->middle, sizeof(q->middle));
+	acrs_norm_first(p->first, q->first, q->middle);
+	if (p->suffix[0] != '\0') {
+		acrs_norm_words(p->suffix, sfx, sizeof(sfx));
+		str_lcpy(q->suffix, sfx, sizeof(q->suffix));
+	}
+	if (acrs_norm_date_any(p->dob, &q->dob) == -1)
+		q->dob = 0;
+	q->sex = acrs_norm_sex(p->sex);
+	if (q->sex == 0)
+		q->sex = 'U';
+	acrs_norm_street(p->address1, q->street, sizeof(q->street));
+	acrs_norm_words(p->city, q->city, sizeof(q->city));
+	if (acrs_norm_zip(p->zip, q->zip5) == -1) {
+		/* Foreign or sloppy ZIPs: keep 5 leading digits if any. */
+		size_t i = 0;
+
+		while (i < 5 && p->zip[i] >= '0' && p->zip[i] <= '9')
+			i++;
+		if (i == 5) {
+			memcpy(q->zip5, p->zip, 5);
+			q->zip5[5] = '\0';
+		} else {
+			q->zip5[0] = '\0';
+		}
+	}
+	if (acrs_norm_phone(p->phone, q->phone) == -1)
+		q->phone[0] = '\0';
+	str_lcpy(q->ssn4, p->ssn4, sizeof(q->ssn4));
+}
+
+/* One typo away: one digit differs, two adjacent digits swapped, or day
+ * and month swapped. */
+static bool
+acrs_match_dob_typo(int32_t a, int32_t b)
+{
+	char x[16], y[16];
+	int diff = 0, first = -1, last = -1;
+
+	if (a / 10000 == b / 10000 && a / 100 % 100 == b % 100 &&
+	    a % 100 == b / 100 % 100)
+		return true;
+	str_fmt(x, sizeof(x), "%08d", (int)a);
+	str_fmt(y, sizeof(y), "%08d", (int)b);
+	for (int i = 0; i < 8; i++)
+		if (x[i] != y[i]) {
+			if (first == -1)
+				first = i;
+			last = i;
+			diff++;
+		}
+	if (diff == 1)
+		return true;
+	return diff == 2 && last == first + 1 && x[first] == y[last] &&
+	    x[last] == y[first];
+}
+
+/* The first name clearly differs: not similar and not an initial. */
+static bool
+acrs_match_first_conflict(const char *a, const char *b, double jw)
+{
+	if (jw >= 0.75)
+		return false;
+	if ((a[1] == '\0' || b[1] == '\0') && a[0] == b[0])
+		return false; /* an initial */
+	return true;
+}
+
+double
+acrs_match_score(const struct acrs_cand *q, const struct acrs_cand *c,
+    double sim, bool *conflict_r)
+{
+	double score = 0.0, jf, jl, jfx, jlx;
+	bool conflict = false;
+
+	/* Birth date. */
+	if (q->dob == 0 || c->dob == 0)
+		score += ACRS_W_DOB / 2;
+	else if (q->dob == c->dob)
+		score += ACRS_W_DOB;
+	else if (acrs_match_dob_typo(q->dob, c->dob))
+		score += 0.0;
+	else {
+		score += ACRS_W_DOB_NO;
+		conflict = true;
+	}
+	/* Names, straight and crosswise. */
+	if (q->first[0] == '\0' || c->first[0] == '\0' || q->last[0] == '\0' ||
+	    c->last[0] == '\0') {
+		if (q->first[0] == '\0' || c->first[0] == '\0')
+			score += ACRS_W_FIRST / 2;
+		else
+			score += acrs_norm_jw(q->first, c->first) >= sim ?
+			    ACRS_W_FIRST : ACRS_W_FIRST_NO;
+		if (q->last[0] == '\0' || c->last[0] == '\0')
+			score += ACRS_W_LAST / 2;
+		else
+			score += acrs_norm_jw(q->last, c->last) >= sim ?
+			    ACRS_W_LAST : ACRS_W_LAST_NO;
+	} else {
+		jf = acrs_norm_jw(q->first, c->first);
+		jl = acrs_norm_jw(q->last, c->last);
+		if (jf < sim || jl < sim) {
+			jfx = acrs_norm_jw(q->first, c->last);
+			jlx = acrs_norm_jw(q->last, c->first);
+			if (jfx >= sim && jlx >= sim) {
+				jf = jfx;
+				jl = jlx;
+			}
+		}
+		if (jf >= sim)
+			score += ACRS_W_FIRST;
+		else {
+			score += ACRS_W_FIRST_NO;
+			if (acrs_match_first_conflict(q->first, c->first, jf))
+				conflict = true;
+		}
+		score += jl >= sim ? ACRS_W_LAST : ACRS_W_LAST_NO;
+	}
+	/* Address. */
+	if (q->street[0] == '\0' || c->street[0] == '\0')
+		score += ACRS_W_ADDRESS / 2;
+	else
+		score += acrs_norm_jw(q->street, c->street) >= sim ?
+		    ACRS_W_ADDRESS : ACRS_W_ADDRESS_NO;
+	if (q->zip5[0] == '\0' || c->zip5[0] == '\0')
+		score += ACRS_W_ZIP / 2;
+	else
+		score += strcmp(q->zip5, c->zip5) == 0 ? ACRS_W_ZIP :
+		    ACRS_W_ZIP_NO;
+	if (q->city[0] == '\0' || c->city[0] == '\0')
+		score += ACRS_W_CITY / 2;
+	else
+		score += acrs_norm_jw(q->city, c->city) >= sim ? ACRS_W_CITY :
+		    ACRS_W_CITY_NO;
+	/* Sex: U is missing. */
+	if (q->sex == 'U' || c->sex == 'U' || q->sex == 0 || c->sex == 0)
+		score += ACRS_W_SEX / 2;
+	else
+		score += q->sex == c->sex ? ACRS_W_SEX : ACRS_W_SEX_NO;
+	if (conflict_r != NULL)
+		*conflict_r = conflict;
+	return score;
+}
+
+bool
+acrs_match_exact(const struct acrs_cand *q, const struct acrs_cand *c)
+{
+	return q->dob != 0 && q->dob == c->dob && q->sex == c->sex &&
+	    q->first[0] != '\0' && strcmp(q->first, c->first) == 0 &&
+	    q->last[0] != '\0' && strcmp(q->last, c->last) == 0;
+}
+
+struct acrs_matcher *
+acrs_matcher_new(struct store *s, const struct acrs_settings *set)
+{
+	struct acrs_matcher *m = xcalloc(1, sizeof(*m));
+
+	m->s = s;
+	m->set = set;
+	return m;
+}
+
+void
+acrs_matcher_free(struct acrs_matcher **mp)
+{
+	struct acrs_matcher *m = *mp;
+
+	if (m == NULL)
+		return;
+	*mp = NULL;
+	free(m->ids);
+	free(m);
+}
+
+static void
+acrs_match_add_hit(struct acrs_match_result *r, const struct acrs_hit *h)
+{
+	for (size_t i = 0; i < r->n_hits; i++)
+		if (r->hits[i].patient == h->patient) {
+			if (h->by_ident || h->score > r->hits[i].score)
+				r->hits[i] = *h;
+			return;
+		}
+	if (r->n_hits == 0 || (r->n_hits >= 4 &&
+	    (r->n_hits & (r->n_hits - 1)) == 0))
+		r->hits = xreallocarray(r->hits, r->n_hits ? r->n_hits * 2 : 4,
+		    sizeof(*r->hits));
+	r->hits[r->n_hits++] = *h;
+}
+
+static int
+acrs_match_hit_cmp(const void *a, const void *b)
+{
+	const struct acrs_hit *x = a, *y = b;
+
+	if (x->decision != y->decision)
+		return x->decision > y->decision ? -1 : 1;
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return x->patient < y->patient ? -1 : x->patient > y->patient;
+}
+
+/* Candidates from the blocking keys into m->ids. */
+static int
+acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
+    bool dob_only, struct err *e)
+{
+	int max = m->set->candidates_max;
+
+	m->n_ids = 0;
+	if (acrs_store_by_key(m->s, ACRS_KEY_DOB, q->dob, max, &m->ids,
+	    &m->n_ids, e) == -1)
+		return -1;
+	if (dob_only)
+		return 0;
+	if (acrs_store_by_key(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
+	    q->last, q->first, q->sex), max, &m->ids, &m->n_ids, e) == -1 ||
+	    acrs_store_by_key(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
+	    q->first, q->last, q->sex), max, &m->ids, &m->n_ids, e) == -1 ||
+	    acrs_store_by_key(m->s, ACRS_KEY_PHONE, acrs_norm_key_phone(
+	    q->phone, q->dob), max, &m->ids, &m->n_ids, e) == -1)
+		return -1;
+	return 0;
+}
+
+int
+acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
+    int32_t today, const char *event_ref, struct acrs_match_result *r,
+    struct err *e)
+{
+	const struct acrs_settings *set = m->set;
+	struct acrs_cand q, c;
+	size_t n_ident = 0, n_match = 0, n_possible = 0;
+
+	memset(r, 0, sizeof(*r));
+	acrs_match_normalize(p, &q);
+	/* 1. Identifiers. */
+	m->n_ids = 0;
+	for (size_t i = 0; i < p->n_ids && i < ACRS_MATCH_IDS_MAX; i++) {
+		char auth[ACRS_ID_MAX];
+
+		str_lcpy(auth, p->ids[i].authority, sizeof(auth));
+		for (char *t = auth; *t; t++)
+			if (*t >= 'a' && *t <= 'z')
+				*t -= 'a' - 'A';
+		if (acrs_store_by_ident(m->s, p->ids[i].id, auth, &m->ids,
+		    &m->n_ids, e) == -1)
+			goto fail;
+	}
+	for (size_t i = 0; i < p->n_members && i < ACRS_MATCH_MEMBERS_MAX;
+	    i++)
+		if (acrs_store_by_member(m->s, p->members[i].member_id,
+		    p->members[i].payer, &m->ids, &m->n_ids, e) == -1)
+			goto fail;
+	for (size_t i = 0; i < m->n_ids; i++) {
+		struct acrs_hit h = {m->ids[i], 40.0, ACRS_MATCH, true, false};
+
+		acrs_match_add_hit(r, &h);
+		n_ident++;
+	}
+	/* 2. Demographics, for the other submitters' rows. */
+	if (acrs_match_block(m, &q, false, e) == -1)
+		goto fail;
+	for (size_t i = 0; i < m->n_ids; i++) {
+		struct acrs_hit h;
+		int rc = acrs_store_cand(m->s, m->ids[i], &c, e);
+
+		if (rc == -1)
+			goto fail;
+		if (rc == 0)
+			continue;
+		r->candidates++;
+		h.patient = c.id;
+		h.by_ident = false;
+		h.score = acrs_match_score(&q, &c, set->similarity,
+		    &h.conflict);
+		if (h.score >= set->match_threshold && !h.conflict)
+			h.decision = ACRS_MATCH;
+		else if (h.score >= set->possible_threshold)
+			h.decision = ACRS_POSSIBLE;
+		else
+			continue;
+		acrs_match_add_hit(r, &h);
+	}
+	if (r->n_hits > 1)
+		qsort(r->hits, r->n_hits, sizeof(*r->hits),
+		    acrs_match_hit_cmp);
+	for (size_t i = 0; i < r->n_hits; i++) {
+		const struct acrs_hit *h = &r->hits[i];
+
+		if (h->decision == ACRS_MATCH) {
+			n_match++;
+			if (acrs_store_team(m->s, h->patient, today,
+			    set->lookback_months, false, &r->team,
+			    &r->n_team, e) == -1)
+				goto fail;
+		} else {
+			n_possible++;
+		}
+		log_debug(event_ref, "acrs_candidate patient_ref=%lld "
+		    "score=%.2f decision=%s method=%s conflict=%s",
+		    (long long)h->patient, h->score,
+		    acrs_match_decision_name(h->decision),
+		    h->by_ident ? "identifier" : "demographics",
+		    h->conflict ? "yes" : "no");
+	}
+	if (r->n_hits > 0) {
+		r->decision = r->hits[0].decision;
+		r->best = r->hits[0].score;
+	}
+	log_info(event_ref, "acrs_match decision=%s score=%.2f method=%s "
+	    "candidates=%zu matched=%zu possible=%zu team=%zu",
+	    acrs_match_decision_name(r->decision), r->best,
+	    n_ident > 0 ? "identifier" : "demographics", r->candidates,
+	    n_match, n_possible, r->n_team);
+	return 0;
+fail:
+	acrs_match_result_clear(r);
+	return -1;
+}
+
+int
+acrs_match_baseline(struct acrs_matcher *m, const struct acrs_person *p,
+    struct acrs_match_result *r, struct err *e)
+{
+	struct acrs_cand q, c;
+
+	memset(r, 0, sizeof(*r));
+	acrs_match_normalize(p, &q);
+	if (acrs_match_block(m, &q, true, e) == -1)
+		return -1;
+	for (size_t i = 0; i < m->n_ids; i++) {
+		int rc = acrs_store_cand(m->s, m->ids[i], &c, e);
+
+		if (rc == -1) {
+			acrs_match_result_clear(r);
+			return -1;
+		}
+		r->candidates++;
+		if (rc == 1 && acrs_match_exact(&q, &c)) {
+			struct acrs_hit h = {c.id, 0.0, ACRS_MATCH, false,
+			    false};
+
+			acrs_match_add_hit(r, &h);
+		}
+	}
+	r->decision = r->n_hits > 0 ? ACRS_MATCH : ACRS_NONE;
+	return 0;
+}
