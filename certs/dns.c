@@ -667,8 +667,10 @@ dns_new(struct loop *l, const struct dns_settings *s, struct dns **d_r,
 	o.timeout = (int)(d->set.timeout_ms > 0 ? d->set.timeout_ms : 1);
 	o.tries = d->set.tries;
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	/* Many CERT answers of ~1 KiB may arrive at once. */
+	o.socket_receive_buffer_size = 1 << 20;
 	mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_FLAGS;
+	    ARES_OPT_FLAGS | ARES_OPT_SOCK_RCVBUF;
 	if (d->set.edns) {
 		o.flags |= ARES_FLAG_EDNS;
 		o.ednspsz = DNS_EDNS_SIZE;
