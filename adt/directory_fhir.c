@@ -28,6 +28,8 @@ struct fhir_sax {
 	bool refused;
 	char why[160];
 	int error_line;
+	char first_error[160];
+	int first_line;
 	startElementNsSAX2Func start;
 	endElementNsSAX2Func end;
 	internalSubsetSAXFunc internal_subset;
@@ -117,10 +119,21 @@ fhir_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	st->end(ctx, localname, prefix, uri);
 }
 
-/* Keeps libxml2 quiet: errors are read back with xmlCtxtGetLastError. */
+/* Keeps libxml2 quiet and remembers the first error (ctx is the parser
+ * context: its userData). */
 static void
 fhir_serror(void *ctx, xmlErrorPtr err)
 {
+	xmlParserCtxtPtr ctxt = ctx;
+	struct fhir_sax *st = ctxt != NULL ? ctxt->_private : NULL;
+
+	if (st == NULL || err == NULL || err->level < XML_ERR_ERROR ||
+	    st->first_error[0] != '\0')
+		return;
+	str_lcpy(st->first_error, err->message != NULL ? err->message :
+	    "not well-formed", sizeof(st->first_error));
+	str_trim(st->first_error);
+	st->first_line = err->line;
 }
 
 /* Tree helpers: FHIR elements are in the FHIR namespace and carry their
@@ -595,13 +608,16 @@ directory_fhir_parse(const void *data, size_t n, const char *origin,
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
 		xmlErrorPtr xe = xmlCtxtGetLastError(ctxt);
-		char msg[160];
 
-		str_lcpy(msg, xe != NULL && xe->message != NULL ?
-		    xe->message : "not well-formed", sizeof(msg));
-		str_trim(msg);
-		fhir_fail(rep, origin, e, xe != NULL ? xe->line : 0,
-		    "not well-formed XML: %s", msg);
+		if (st.first_error[0] == '\0') {
+			str_lcpy(st.first_error, xe != NULL &&
+			    xe->message != NULL ? xe->message :
+			    "not well-formed", sizeof(st.first_error));
+			str_trim(st.first_error);
+			st.first_line = xe != NULL ? xe->line : 0;
+		}
+		fhir_fail(rep, origin, e, st.first_line,
+		    "not well-formed XML: %s", st.first_error);
 		goto out;
 	}
 	if (doc->intSubset != NULL && doc->intSubset->entities != NULL) {

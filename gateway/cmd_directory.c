@@ -266,9 +266,11 @@ dir_import(int argc, char **argv)
 		goto out;
 	}
 report:
+	/* A refused import says so in one line (stderr); the report
+	 * lists row problems. */
 	if (json)
 		directory_report_json(rep, &out);
-	else
+	else if (!rep->fatal)
 		directory_report_text(rep, &out);
 	dir_put(&out);
 	if (rep->fatal)
