@@ -66,8 +66,13 @@ serve_logging(const struct config *cfg, struct err *e)
 static int
 serve_start_modules(struct serve_ctx *ctx, struct err *e)
 {
-	(void)ctx;
-	(void)e;
+	struct hisp_params hp = {0};
+
+	hp.loop = ctx->loop;
+	hp.writer = ctx->writer;
+	hp.cfg = ctx->in->cfg;
+	if (hisp_start(&hp, &ctx->hisp, e) != 0)
+		return err_prefix(e, "hisp");
 	return 0;
 }
 
@@ -115,6 +120,7 @@ out:
 	/* The writer commits what is queued; its answers run in loop_free. */
 	store_writer_free(&ctx.writer);
 	loop_free(&ctx.loop);
+	hisp_free(&ctx.hisp);
 	close(lockfd);
 	return rc;
 }

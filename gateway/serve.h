@@ -7,12 +7,14 @@
 #include "core/loop.h"
 #include "core/store.h"
 #include "gateway/instance.h"
+#include "hisp/hisp.h"
 
 /* What every module's start function receives. */
 struct serve_ctx {
 	struct instance *in;
 	struct loop *loop;
 	struct store_writer *writer; /* group-commit writer of the store */
+	struct hisp *hisp;
 };
 
 #endif
