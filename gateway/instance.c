@@ -9,6 +9,7 @@
 #include "certs/certs_config.h"
 #include "certs/discover_config.h"
 #include "core/core_config.h"
+#include "hisp/hisp_config.h"
 #include "hisp/queue_config.h"
 #include "smime/smime_config.h"
 #include "core/xmalloc.h"
@@ -19,6 +20,7 @@ static const struct config_def *const instance_tables[] = {
 	certs_config_defs,
 	discover_config_defs,
 	smime_config_defs,
+	hisp_config_defs,
 	queue_config_defs,
 	adt_config_defs,
 	NULL,

@@ -72,6 +72,26 @@ def test_out_of_range_value_is_refused():
         assert r.returncode == 1 and "workers" in r.stderr, r.stderr
 
 
+def test_demo_instance_has_domains_keys_and_mailboxes_and_serves():
+    with Env("demo") as env:
+        gw = env.instance(demo=True)
+        r = gw.cli("address", "list", "--json")
+        assert "dr.smith@b.example" in r.stdout and "adt@a.example" in r.stdout, r.stdout
+        keys = [f for f in os.listdir(os.path.join(gw.dir, "keys")) if f.endswith(".key")]
+        for k in keys:
+            st = os.stat(os.path.join(gw.dir, "keys", k))
+            assert stat.S_IMODE(st.st_mode) == 0o600, (k, oct(st.st_mode))
+        assert len(keys) >= 3, keys
+        with open(os.path.join(gw.dir, "dovecot.passwd")) as f:
+            assert "dr.smith@b.example:{CRYPT}$y$" in f.read()
+        # The demo's ports may be taken on this machine: move them.
+        gw.configure("[smtp]\nlisten = 127.0.0.1:0\nsubmission_listen = 127.0.0.1:0\n"
+                     "[mllp]\nlisten = 127.0.0.1:0\n")
+        gw.start()
+        assert "event=trust_loaded" in gw.log()
+        assert gw.stop() == 0
+
+
 def test_every_command_answers_help():
     with Env("help") as env:
         gw = env.instance()
@@ -95,5 +115,6 @@ if __name__ == "__main__":
         test_sighup_reopens_the_log_and_keeps_serving,
         test_check_config_names_file_line_and_key,
         test_out_of_range_value_is_refused,
+        test_demo_instance_has_domains_keys_and_mailboxes_and_serves,
         test_every_command_answers_help,
     ])
