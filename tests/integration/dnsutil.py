@@ -137,7 +137,7 @@ class Slapd:
                 "modulepath /usr/lib/ldap", "moduleload back_mdb",
                 "pidfile %s/slapd.pid" % self.dir,
                 "argsfile %s/slapd.args" % self.dir]
-        base = ""
+        blocks = {sfx: "" for sfx in suffixes}
         for i, suffix in enumerate(suffixes):
             d = os.path.join(self.dir, "db%d" % i)
             os.makedirs(d, exist_ok=True)
@@ -145,15 +145,27 @@ class Slapd:
                      "directory %s" % d, "maxsize 10485760",
                      "access to * by * read"]
             dc = suffix.split(",")[0].split("=")[1]
-            base += ("dn: %s\nobjectClass: dcObject\nobjectClass: organization\n"
-                     "dc: %s\no: %s\n\n" % (suffix, dc, dc))
+            blocks[suffix] += ("dn: %s\nobjectClass: dcObject\n"
+                               "objectClass: organization\ndc: %s\no: %s\n\n"
+                               % (suffix, dc, dc))
+        # Each entry goes to the database of the longest suffix of its DN.
+        for block in ldif.strip().split("\n\n"):
+            if not block.strip():
+                continue
+            dn = block.split("\n")[0][4:].lower()
+            owner = max((sfx for sfx in suffixes if dn.endswith(sfx.lower())),
+                        key=len, default=None)
+            if owner is None:
+                raise AssertionError("no suffix holds %s" % dn)
+            blocks[owner] += block.strip() + "\n\n"
         self.conf = os.path.join(self.dir, "slapd.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(conf) + "\n")
-        data = os.path.join(self.dir, "data.ldif")
-        with open(data, "w") as f:
-            f.write(base + ldif)
-        run(["slapadd", "-f", self.conf, "-l", data])
+        for i, suffix in enumerate(suffixes):
+            data = os.path.join(self.dir, "data%d.ldif" % i)
+            with open(data, "w") as f:
+                f.write(blocks[suffix])
+            run(["slapadd", "-f", self.conf, "-b", suffix, "-l", data])
         self.proc = procs.add(subprocess.Popen(
             ["slapd", "-f", self.conf, "-h", "ldap://127.0.0.1:%d/" % self.port,
              "-d", "0"], stdout=subprocess.DEVNULL,
