@@ -70,7 +70,9 @@ directory_npi_valid(const char *s)
 	 * digit. The prefix contributes a constant 24. */
 	int sum = 24;
 
-	if (s == NULL || strlen(s) != DIRECTORY_NPI_LEN)
+	/* NPIs are issued beginning with 1 or 2. */
+	if (s == NULL || strlen(s) != DIRECTORY_NPI_LEN ||
+	    (s[0] != '1' && s[0] != '2'))
 		return false;
 	for (int i = 0; i < DIRECTORY_NPI_LEN; i++)
 		if (s[i] < '0' || s[i] > '9')

@@ -111,7 +111,8 @@ const char *directory_format_name(enum directory_format f);   /* hl7+text|hl7 */
 /* Value checks and normalizers, shared by the CSV and FHIR imports. Each
  * returns 0 when s is valid (writing the normalized value) and -1 with a
  * one-line reason in e (PERM) otherwise. */
-/* 10 digits with the Luhn check digit over the 80840 prefix. */
+/* 10 digits beginning with 1 or 2, with the Luhn check digit over the
+ * 80840 prefix. */
 bool directory_npi_valid(const char *s);
 /* "direct" or "mllp". */
 int directory_kind_parse(const char *s, enum directory_kind *k_r,
