@@ -67,9 +67,10 @@ def _recv_all(s, n):
 
 class Knot:
     """Authoritative Knot DNS on 127.0.0.1:port serving {domain: zone text}.
-    Zone text is written after a generated $ORIGIN, $TTL, SOA and NS."""
+    Zone text is written after a generated $ORIGIN, $TTL, SOA and NS.
+    Domains in broken are configured without a zone file (SERVFAIL)."""
 
-    def __init__(self, tmp, procs, zones, port=None, ttl=300):
+    def __init__(self, tmp, procs, zones, port=None, ttl=300, broken=()):
         harness.require("knotd")
         self.dir = os.path.join(tmp, "knot")
         os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
@@ -87,6 +88,10 @@ class Knot:
                 f.write("@ NS ns\nns A 127.0.0.1\n")
                 f.write(text.strip() + "\n")
             conf += ["  - domain: %s" % domain, "    file: %s" % path,
+                     "    zonefile-sync: -1", "    journal-content: none"]
+        for domain in broken:  # configured, no file: answers SERVFAIL
+            conf += ["  - domain: %s" % domain,
+                     "    file: %s/missing-%s.zone" % (self.dir, domain),
                      "    zonefile-sync: -1", "    journal-content: none"]
         self.conf = os.path.join(self.dir, "knot.conf")
         with open(self.conf, "w") as f:
