@@ -1,4 +1,5 @@
 #include "smime/agent.h"
+#include "smime/agent_private.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -589,9 +590,12 @@ open_tamper(struct open_state *st)
 	return 0;
 }
 
-int
-agent_open(const struct agent *a, const struct agent_open_req *req,
-    struct agent_open_result *res, struct err *e)
+/* agent_open, or from step 2 on when plain is not NULL (the content as
+ * decrypted: agent_open_plain). */
+static int
+open_impl(const struct agent *a, const struct agent_open_req *req,
+    const uint8_t *plain, size_t plain_len, struct agent_open_result *res,
+    struct err *e)
 {
 	size_t max = a->set.max_message, used = 0;
 	struct open_state st;
@@ -621,6 +625,13 @@ agent_open(const struct agent *a, const struct agent_open_req *req,
 	    mime_headers_parse(req->msg, req->msg_len, &st.outer, &pe) != 0) {
 		verdict(res, AGENT_MALFORMED, "outer message: %s", pe.msg);
 		goto done;
+	}
+	if (plain != NULL) {
+		if (buf_append(&st.plain, plain, plain_len) != 0) {
+			verdict(res, AGENT_MALFORMED, "content too large");
+			goto done;
+		}
+		goto verify;
 	}
 	if (!is_pkcs7_mime(ent.type) || (ent.smime_type[0] != '\0' &&
 	    strcmp(ent.smime_type, "enveloped-data") != 0 &&
@@ -657,6 +668,7 @@ agent_open(const struct agent *a, const struct agent_open_req *req,
 	str_lcpy(res->key_id, req->key_ids[used], sizeof(res->key_id));
 
 	/* 2. Verify. */
+verify:
 	if (open_verify(&st, st.plain.data, st.plain.len, e) != 0 ||
 	    res->reason != AGENT_OK)
 		goto done;
@@ -686,6 +698,21 @@ done:
 	mime_headers_release(&st.outer);
 	mime_headers_release(&st.inner);
 	return rc;
+}
+
+int
+agent_open(const struct agent *a, const struct agent_open_req *req,
+    struct agent_open_result *res, struct err *e)
+{
+	return open_impl(a, req, NULL, 0, res, e);
+}
+
+int
+agent_open_plain(const struct agent *a, const struct agent_open_req *req,
+    const uint8_t *plain, size_t plain_len, struct agent_open_result *res,
+    struct err *e)
+{
+	return open_impl(a, req, plain, plain_len, res, e);
 }
 
 void
