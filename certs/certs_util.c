@@ -159,10 +159,14 @@ pkcs7_certs(PKCS7 *p7, STACK_OF(X509) *out, int depth)
 			PKCS7 *p7i = d2i_PKCS7(NULL, &q, inner->d.data->length);
 
 			if (p7i != NULL) {
-				count += pkcs7_certs(p7i, out, depth + 1);
+				count = pkcs7_certs(p7i, out, depth + 1);
 				PKCS7_free(p7i);
 			}
 			ERR_clear_error();
+			/* A signed bundle: the anchors are the content; the
+			 * outer certificates are the signer's, not anchors. */
+			if (count > 0)
+				return count;
 		}
 	} else if (PKCS7_type_is_signedAndEnveloped(p7) &&
 	    p7->d.signed_and_enveloped != NULL)

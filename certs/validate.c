@@ -372,23 +372,35 @@ validate_binding(X509 *x, const char *expected)
 
 /* ---- HTTP-fed caches ---- */
 
-/* The http(s) URIs of a GENERAL_NAMES, up to max. */
+/* A copy of an IA5String URI when it is http(s), else NULL. */
+static char *
+http_uri(const ASN1_IA5STRING *u)
+{
+	char *s;
+
+	if (u == NULL || u->length <= 0 || u->length > 2000 ||
+	    memchr(u->data, '\0', (size_t)u->length) != NULL)
+		return NULL;
+	s = xstrndup((const char *)u->data, (size_t)u->length);
+	if (!http_url_is_http(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Copies of the http(s) URIs of a GENERAL_NAMES onto v, up to max. */
 static size_t
-uris_of(GENERAL_NAMES *gens, const char **v, size_t n, size_t max)
+uris_of(GENERAL_NAMES *gens, char **v, size_t n, size_t max)
 {
 	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const ASN1_IA5STRING *u;
+		char *s;
 
 		if (g->type != GEN_URI || n >= max)
 			continue;
-		u = g->d.uniformResourceIdentifier;
-		if (u == NULL || u->length <= 0 || u->length > 2000 ||
-		    memchr(u->data, '\0', (size_t)u->length) != NULL)
-			continue;
-		/* The IA5STRING data is NUL-terminated by OpenSSL. */
-		if (http_url_is_http((const char *)u->data))
-			v[n++] = (const char *)u->data;
+		if ((s = http_uri(g->d.uniformResourceIdentifier)) != NULL)
+			v[n++] = s;
 	}
 	return n;
 }
@@ -404,17 +416,14 @@ aia_urls(X509 *x, char **v, size_t max)
 	for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia);
 	    i++) {
 		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-		const ASN1_IA5STRING *u;
+		char *s;
 
 		if (OBJ_obj2nid(ad->method) != NID_ad_ca_issuers ||
 		    ad->location->type != GEN_URI || n >= max)
 			continue;
-		u = ad->location->d.uniformResourceIdentifier;
-		if (u == NULL || u->length <= 0 || u->length > 2000 ||
-		    memchr(u->data, '\0', (size_t)u->length) != NULL)
-			continue;
-		if (http_url_is_http((const char *)u->data))
-			v[n++] = xstrdup((const char *)u->data);
+		if ((s = http_uri(ad->location->d.uniformResourceIdentifier))
+		    != NULL)
+			v[n++] = s;
 	}
 	AUTHORITY_INFO_ACCESS_free(aia);
 	ERR_clear_error();
@@ -427,20 +436,15 @@ crl_urls(X509 *x, char **v, size_t max)
 {
 	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x,
 	    NID_crl_distribution_points, NULL, NULL);
-	const char *tmp[MAX_URLS];
 	size_t n = 0;
 
-	if (max > MAX_URLS)
-		max = MAX_URLS;
 	for (int i = 0; dps != NULL && i < sk_DIST_POINT_num(dps); i++) {
 		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
 
 		if (dp->distpoint == NULL || dp->distpoint->type != 0)
 			continue;
-		n = uris_of(dp->distpoint->name.fullname, tmp, n, max);
+		n = uris_of(dp->distpoint->name.fullname, v, n, max);
 	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = xstrdup(tmp[i]);
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	ERR_clear_error();
 	return n;

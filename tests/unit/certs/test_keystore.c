@@ -487,6 +487,31 @@ test_anchors_and_bundles_feed_validation(void **state)
 		sk_X509_pop_free(sk, X509_free);
 		assert_null(bundle_parse("junk", 4, &e));
 	}
+	/* A signed bundle: the anchors are its content, never the
+	 * signer's certificate. */
+	{
+		STACK_OF(X509) *sk;
+		BIO *data;
+		PKCS7 *signed_p7;
+		unsigned char *der = NULL;
+		int len;
+
+		buf_reset(&p7);
+		cg_p7b(&broot, 1, false, &p7);
+		data = BIO_new_mem_buf(p7.data, (int)p7.len);
+		signed_p7 = PKCS7_sign(f->ca, f->ca_key, NULL, data,
+		    PKCS7_BINARY);
+		BIO_free(data);
+		assert_non_null(signed_p7);
+		len = i2d_PKCS7(signed_p7, &der);
+		PKCS7_free(signed_p7);
+		sk = bundle_parse(der, (size_t)len, &e);
+		OPENSSL_free(der);
+		assert_non_null(sk);
+		assert_int_equal(sk_X509_num(sk), 1);
+		assert_int_equal(X509_cmp(sk_X509_value(sk, 0), broot), 0);
+		sk_X509_pop_free(sk, X509_free);
+	}
 	assert_int_equal(anchor_list(f->s, NULL, false, &av, &n, &e), 0);
 	assert_int_equal(n, 1);
 	{
