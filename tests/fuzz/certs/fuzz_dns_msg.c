@@ -1,9 +1,11 @@
 /* libFuzzer target: the DNS message parser (header, names with
- * compression, every section, typed RDATA, CERT records and their URLs). */
+ * compression, every section, typed RDATA, CERT records and their URLs)
+ * and the resolver's reading of a reply (rcode, CNAME chain, TTLs). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "certs/dns.h"
 #include "certs/dns_msg.h"
 #include "core/err.h"
 
@@ -40,6 +42,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sum += strlen(rr->u.soa.mname) +
 			    strlen(rr->u.soa.rname);
 		}
+	}
+	if (m->qname != NULL) {
+		struct dns_answer *a = dns_answer_from_reply(m->qname,
+		    m->qtype, data, size, 60000, 86400000);
+		const struct dns_rr *rr;
+		size_t it = 0;
+
+		while ((rr = dns_answer_next(a, &it)) != NULL)
+			sum += rr->rdlen;
+		sum += a->ttl_s + strlen(a->reason);
+		dns_answer_unref(&a);
 	}
 	dns_msg_free(&m);
 	return sum == 0xdeadbeef;
