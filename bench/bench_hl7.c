@@ -273,8 +273,10 @@ cmp_double(const void *a, const void *b)
 }
 
 static void
-run_senders(int port, const char *tmpl, int n, double secs)
+run_senders(struct store_writer *w, int port, const char *tmpl, int n,
+    double secs)
 {
+	uint64_t b0, j0, b1, j1;
 	struct intake_bench *b = xcalloc((size_t)n, sizeof(*b));
 	pthread_t *th = xcalloc((size_t)n, sizeof(*th));
 	double start = now_s(), until = start + secs, el;
@@ -282,6 +284,7 @@ run_senders(int port, const char *tmpl, int n, double secs)
 	unsigned not_aa = 0, failed = 0;
 	double *all;
 
+	store_writer_stats(w, &b0, &j0, NULL);
 	for (int i = 0; i < n; i++) {
 		b[i].port = port;
 		b[i].tmpl = tmpl;
@@ -297,6 +300,7 @@ run_senders(int port, const char *tmpl, int n, double secs)
 		failed += b[i].failed;
 	}
 	el = now_s() - start;
+	store_writer_stats(w, &b1, &j1, NULL);
 	all = xcalloc(total ? total : 1, sizeof(double));
 	for (int i = 0; i < n; i++) {
 		memcpy(all + k, b[i].lat, b[i].nlat * sizeof(double));
@@ -305,10 +309,11 @@ run_senders(int port, const char *tmpl, int n, double secs)
 	}
 	qsort(all, total, sizeof(double), cmp_double);
 	printf("mllp intake, %2d senders: %8.0f ADTs/s  ACK p50 %6.2f ms  "
-	    "p99 %6.2f ms  (%zu ADTs, %u not AA, %u failed)\n", n,
-	    (double)total / el, total ? all[total / 2] * 1e3 : 0.0,
+	    "p99 %6.2f ms  (%zu ADTs, %.1f per commit, %u not AA, %u failed)\n",
+	    n, (double)total / el, total ? all[total / 2] * 1e3 : 0.0,
 	    total ? all[(size_t)((double)total * 0.99)] * 1e3 : 0.0, total,
-	    not_aa, failed);
+	    b1 > b0 ? (double)(j1 - j0) / (double)(b1 - b0) : 0.0, not_aa,
+	    failed);
 	fflush(stdout);
 	free(all);
 	free(b);
@@ -407,7 +412,7 @@ bench_mllp(const struct msgset *s, double secs)
 	    "store %s (WAL, synchronous=FULL)\n", strlen(tmpl) - 1, db);
 	pthread_create(&th, NULL, loop_main, &lt);
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		run_senders(mllp_server_port(srv), tmpl, counts[i], secs);
+		run_senders(w, mllp_server_port(srv), tmpl, counts[i], secs);
 	loop_stop_async(lt.l);
 	pthread_join(th, NULL);
 	store_writer_free(&w);
