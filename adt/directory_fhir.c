@@ -119,6 +119,15 @@ fhir_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	st->end(ctx, localname, prefix, uri);
 }
 
+/* Trims white space at both ends, in place. */
+static void
+fhir_trim(char *s)
+{
+	char *t = str_trim(s);
+
+	memmove(s, t, strlen(t) + 1);
+}
+
 /* Keeps libxml2 quiet and remembers the first error (ctx is the parser
  * context: its userData). */
 static void
@@ -132,7 +141,7 @@ fhir_serror(void *ctx, xmlErrorPtr err)
 		return;
 	str_lcpy(st->first_error, err->message != NULL ? err->message :
 	    "not well-formed", sizeof(st->first_error));
-	str_trim(st->first_error);
+	fhir_trim(st->first_error);
 	st->first_line = err->line;
 }
 
@@ -613,7 +622,7 @@ directory_fhir_parse(const void *data, size_t n, const char *origin,
 			str_lcpy(st.first_error, xe != NULL &&
 			    xe->message != NULL ? xe->message :
 			    "not well-formed", sizeof(st.first_error));
-			str_trim(st.first_error);
+			fhir_trim(st.first_error);
 			st.first_line = xe != NULL ? xe->line : 0;
 		}
 		fhir_fail(rep, origin, e, st.first_line,

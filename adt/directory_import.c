@@ -356,16 +356,18 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
 				const char *h = acrs_csv_field(csv, i, &flen);
 				int c;
 
+				const char *nm;
+
 				str_lcpy(name, h, sizeof(name));
-				str_trim(name);
-				c = directory_import_column_index(t, name);
+				nm = str_trim(name);
+				c = directory_import_column_index(t, nm);
 				if (c < 0 || flen >= sizeof(name)) {
 					directory_report_add(rep, true,
 					    origin, recno, NULL,
 					    "unknown_column",
 					    "unknown column '%s' for table "
 					    "%s", log_safe(safe, sizeof(safe),
-					    name), directory_table_name(t));
+					    nm), directory_table_name(t));
 					rc = -1;
 					continue;
 				}
