@@ -408,13 +408,14 @@ enum line_result {
 static enum line_result
 get_line(struct smtp_server *s)
 {
-	const uint8_t *p = s->in.data + s->rpos;
+	const uint8_t *p;
 	size_t avail = s->in.len - s->rpos, n, content, limit;
 	const uint8_t *lf;
 	bool bare;
 
 	if (avail == 0)
 		return LINE_NONE;
+	p = s->in.data + s->rpos;
 	lf = memchr(p, '\n', avail);
 	if (s->discarding) {
 		if (lf == NULL) {
@@ -924,8 +925,9 @@ auth_login_part(struct smtp_server *s, const char *b64, bool is_user)
 
 	if (auth_decode(s, b64) != 0)
 		return;
-	if (memchr(s->auth.data + before, '\0', s->auth.len - before) !=
-	    NULL || (is_user && s->auth.len == before)) {
+	if ((s->auth.len > before && memchr(s->auth.data + before, '\0',
+	    s->auth.len - before) != NULL) || (is_user &&
+	    s->auth.len == before)) {
 		wipe_auth(s);
 		reply(s, 501, "5.5.2", "Invalid LOGIN response");
 		return;
@@ -1208,9 +1210,13 @@ data_end(struct smtp_server *s)
 static int
 data_step(struct smtp_server *s)
 {
-	const uint8_t *p = s->in.data + s->rpos;
+	const uint8_t *p;
 	size_t avail = s->in.len - s->rpos, i;
 	bool end = false;
+
+	if (avail == 0)
+		return 0;
+	p = s->in.data + s->rpos;
 
 	for (i = 0; i < avail && s->chunk.len < CHUNK_MAX &&
 	    !s->bare_lf_seen; i++) {
