@@ -46,8 +46,11 @@ int cmd_anchor(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_address(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 int cmd_message(int argc, char **argv);
 int cmd_adt(int argc, char **argv);
 int cmd_directory(int argc, char **argv);
+int cmd_acrs(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

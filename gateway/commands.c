@@ -11,6 +11,8 @@ const struct cmd gateway_commands[] = {
 	    cmd_check_config},
 	{"resolve", "discover and validate a recipient's certificates, explain",
 	    cmd_resolve},
+	{"publish", "print CERT records and LDIF for a domain's own certificates",
+	    cmd_publish},
 	{"domain", "local domains: add|list|remove", cmd_domain},
 	{"cert", "key store: import|list|remove|generate|verify", cmd_cert},
 	{"anchor", "trust anchors per domain: add|list|remove", cmd_anchor},
@@ -23,5 +25,8 @@ const struct cmd gateway_commands[] = {
 	{"adt", "HL7 ADT intake: send|list|show|parse", cmd_adt},
 	{"directory", "Health Directory: import|show|export|route",
 	    cmd_directory},
+	{"acrs", "Active Care Relationship Service: validate|import|lookup|"
+	    "review|stats", cmd_acrs},
+	{"demo", "synthetic data set: generate", cmd_demo},
 	{NULL, NULL, NULL},
 };
