@@ -828,7 +828,7 @@ cmd_vrfy(struct smtp_server *s, const char *args)
 		reply(s, 501, "5.5.4", "Syntax: VRFY address");
 		return;
 	}
-	reply(s, 252, "2.5.2",
+	reply(s, 252, "2.0.0",
 	    "Cannot VRFY user, but will accept message and attempt delivery");
 }
 
@@ -1297,6 +1297,9 @@ smtp_server_next_event(struct smtp_server *s, struct smtp_server_event *ev)
 	if (s->chunk_out) {
 		s->chunk.len = 0;
 		s->chunk_out = false;
+		/* Idle sessions keep no message storage. */
+		if (s->phase != PH_DATA)
+			buf_release(&s->chunk);
 	}
 	for (;;) {
 		if (s->evq_n > 0) {
@@ -1314,8 +1317,15 @@ smtp_server_next_event(struct smtp_server *s, struct smtp_server_event *ev)
 		if (s->pending != SMTP_SERVER_EV_NONE ||
 		    s->phase == PH_TLS_WAIT || s->out.len > OUT_HIGH)
 			return 0;
-		if ((s->phase == PH_DATA ? data_step(s) : command_step(s)) == 0)
+		if ((s->phase == PH_DATA ? data_step(s) : command_step(s)) == 0) {
+			/* A burst of pipelined input leaves no big buffer. */
+			if (s->rpos == s->in.len && s->in.cap > 16384) {
+				explicit_bzero(s->in.data, s->in.cap);
+				buf_release(&s->in);
+				s->rpos = 0;
+			}
 			return 0;
+		}
 	}
 }
 
@@ -1484,6 +1494,15 @@ smtp_server_expire(struct smtp_server *s)
 		return;
 	say_421(s, "4.4.2", "Error: timeout exceeded");
 	close_session(s, "timeout");
+}
+
+void
+smtp_server_disconnected(struct smtp_server *s)
+{
+	if (s->phase == PH_CLOSED)
+		return;
+	close_session(s, "disconnect");
+	s->out.len = 0;
 }
 
 void

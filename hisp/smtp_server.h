@@ -104,7 +104,7 @@ enum smtp_server_event_type {
 	SMTP_SERVER_EV_ABORT,      /* info: transaction dropped; arg = reason
 	                              ("rset", "helo", "starttls", "quit",
 	                              "close", "timeout", "size", "line",
-	                              "errors") */
+	                              "errors", "bare_lf", "disconnect") */
 };
 
 struct smtp_server_event {
@@ -171,6 +171,10 @@ int64_t smtp_server_timeout_ms(const struct smtp_server *s);
 /* The timer fired: queues "421 4.4.2 <host> Error: timeout exceeded", an
  * ABORT event if a transaction was open, and closes. */
 void smtp_server_expire(struct smtp_server *s);
+/* The peer closed the connection (or it broke): the session closes
+ * without a reply; an ABORT event ("disconnect") follows if a transaction
+ * was open, and a pending decision is dropped (answering it returns -1). */
+void smtp_server_disconnected(struct smtp_server *s);
 /* Shuts the session with "421 4.3.2 <host> <text>" (NULL: "Service not
  * available, closing transmission channel"), e.g. at daemon shutdown or
  * when storage fails. A pending decision is dropped. */
