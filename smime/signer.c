@@ -88,7 +88,8 @@ find_key(const struct signer *s, const char *id)
 {
 	struct signer_key k;
 
-	if (id == NULL || str_lcpy(k.id, id, sizeof(k.id)) >= sizeof(k.id))
+	if (s->n == 0 || id == NULL ||
+	    str_lcpy(k.id, id, sizeof(k.id)) >= sizeof(k.id))
 		return NULL;
 	return bsearch(&k, s->keys, s->n, sizeof(*s->keys), key_cmp);
 }

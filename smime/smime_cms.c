@@ -380,8 +380,15 @@ smime_cms_verify(const uint8_t *der, size_t len, const uint8_t *data, size_t n,
 	    msg_size)) != SMIME_CMS_OK)
 		goto out;
 	if (data != NULL) {
-		if ((dcont = BIO_new_mem_buf(data, (int)n)) == NULL)
+		BIO *src;
+
+		/* Not a bare memory BIO: OpenSSL 3.0's CMS_verify copies one
+		 * into a BIO it leaks when CMS_dataInit fails (an unknown
+		 * digest in digestAlgorithms, found by fuzzing). */
+		if ((src = BIO_new_mem_buf(data, (int)n)) == NULL ||
+		    (dcont = BIO_new(BIO_f_buffer())) == NULL)
 			abort();
+		BIO_push(dcont, src);
 		if (CMS_get0_content(cms) != NULL &&
 		    *CMS_get0_content(cms) != NULL) {
 			v = verdict(msg, msg_size, SMIME_CMS_MALFORMED,
@@ -438,7 +445,7 @@ smime_cms_verify(const uint8_t *der, size_t len, const uint8_t *data, size_t n,
 out:
 	ERR_clear_error();
 	sk_X509_free(signers);
-	BIO_free(dcont);
+	BIO_free_all(dcont);
 	BIO_free(mem);
 	CMS_ContentInfo_free(cms);
 	return v;
