@@ -155,6 +155,8 @@ class Slapd:
                                % (suffix, dc, dc))
         # Each entry goes to the database of the longest suffix of its DN.
         for block in ldif.strip().split("\n\n"):
+            block = "\n".join(l for l in block.split("\n")
+                              if not l.startswith("#"))
             if not block.strip():
                 continue
             dn = block.split("\n")[0][4:].lower()
