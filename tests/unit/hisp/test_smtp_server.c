@@ -388,8 +388,7 @@ test_smtp_server_table_cases(void **state)
 			failures++;
 		}
 		if (c->want_body != NULL &&
-		    (r.body.len != strlen(c->want_body) ||
-		    memcmp(r.body.data, c->want_body, r.body.len) != 0)) {
+		    strcmp(buf_cstr(&r.body), c->want_body) != 0) {
 			print_error("%s: body: got \"%s\", want \"%s\"\n",
 			    c->name, buf_cstr(&r.body), c->want_body);
 			failures++;
