@@ -115,6 +115,10 @@ single_worker(void *arg)
 
 		wk->body[0]++;
 		pthread_mutex_lock(wk->shared_mu);
+		if (atomic_load(&stop)) {
+			pthread_mutex_unlock(wk->shared_mu);
+			break;
+		}
 		rc = store_begin(wk->shared, &e);
 		if (rc == 0 && insert_record(wk->shared, &r, &e) == -1) {
 			store_rollback(wk->shared);

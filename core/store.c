@@ -4,8 +4,10 @@
 #include "core/store.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -22,6 +24,13 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_BATCH_MAX_DEFAULT 512
 #define STORE_FAULT_ENV "DIRECTGATE_FAULT_STORE"
+/* The writer does not checkpoint in its commits: past this many WAL frames
+ * a checkpointer thread copies them into the database file while the
+ * writer goes on (PASSIVE). */
+#define STORE_CKPT_FRAMES 1000
+/* Past this many the writer checkpoints itself before its next batch (most
+ * frames are usually copied already), so that the WAL starts over. */
+#define STORE_CKPT_SYNC_FRAMES 8000
 
 struct store_stmt {
 	struct store *s;
@@ -783,6 +792,15 @@ struct store_writer {
 	unsigned batch_max;
 	struct loop *loop;
 	atomic_uint_least64_t n_batches, n_jobs, n_failed_batches;
+	/* The checkpointer: its own connection and thread. */
+	struct store *ckpt_s;
+	pthread_t ckpt_thread;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_wanted, ckpt_stop; /* under ckpt_mu */
+	pthread_mutex_t ckpt_run_mu; /* held by whoever checkpoints */
+	int wal_frames;              /* writer thread: frames in the WAL */
+	int ckpt_mark;               /* writer thread: frames at the last call */
 };
 
 static void
@@ -816,6 +834,59 @@ store_batch_fail(struct store_job *batch, const struct err *why)
 	}
 }
 
+/* After each commit of the writer's connection (writer thread). */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_writer *w = arg;
+
+	w->wal_frames = frames;
+	if (frames < w->ckpt_mark)
+		w->ckpt_mark = 0; /* the WAL started over */
+	if (frames - w->ckpt_mark >= STORE_CKPT_FRAMES) {
+		w->ckpt_mark = frames;
+		pthread_mutex_lock(&w->ckpt_mu);
+		w->ckpt_wanted = true;
+		pthread_cond_signal(&w->ckpt_cv);
+		pthread_mutex_unlock(&w->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void
+store_checkpoint(struct store *s, const char *who)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	/* BUSY: the other one is checkpointing; nothing lost either way. */
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		log_warn("store", "event=checkpoint_failed by=%s reason=\"%s\"",
+		    who, sqlite3_errmsg(s->db));
+}
+
+static void *
+store_ckpt_main(void *arg)
+{
+	struct store_writer *w = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&w->ckpt_mu);
+		while (!w->ckpt_wanted && !w->ckpt_stop)
+			pthread_cond_wait(&w->ckpt_cv, &w->ckpt_mu);
+		if (w->ckpt_stop) {
+			pthread_mutex_unlock(&w->ckpt_mu);
+			break;
+		}
+		w->ckpt_wanted = false;
+		pthread_mutex_unlock(&w->ckpt_mu);
+		pthread_mutex_lock(&w->ckpt_run_mu);
+		store_checkpoint(w->ckpt_s, "checkpointer");
+		pthread_mutex_unlock(&w->ckpt_run_mu);
+	}
+	return NULL;
+}
+
 static void
 store_writer_batch(struct store_writer *w, struct store_job *batch,
     unsigned n)
@@ -826,6 +897,16 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 
 	atomic_fetch_add_explicit(&w->n_batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&w->n_jobs, n, memory_order_relaxed);
+	if (w->wal_frames >= STORE_CKPT_SYNC_FRAMES) {
+		/* Its checkpoints run while the writer writes, so they never
+		 * reach the end of the WAL: once the checkpointer's pass is
+		 * over, copy the rest, so that this transaction starts the WAL
+		 * over (unless a reader still needs old frames). */
+		pthread_mutex_lock(&w->ckpt_run_mu);
+		store_checkpoint(s, "writer");
+		pthread_mutex_unlock(&w->ckpt_run_mu);
+		w->wal_frames = 0;
+	}
 	if (store_begin(s, &e) == -1) {
 		failed = true;
 		goto tell;
@@ -927,35 +1008,58 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
     struct store_writer **w_r, struct err *e)
 {
 	struct store_writer *w = xcalloc(1, sizeof *w);
+	bool ckpt_started = false;
 	sigset_t all, old;
 	int rc;
 
 	*w_r = NULL;
-	if (store_open(path, 0, &w->s, e) == -1) {
-		free(w);
-		return -1;
-	}
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	pthread_mutex_init(&w->ckpt_mu, NULL);
+	pthread_cond_init(&w->ckpt_cv, NULL);
+	pthread_mutex_init(&w->ckpt_run_mu, NULL);
 	w->batch_max = o != NULL && o->batch_max > 0 ? o->batch_max
 						     : STORE_BATCH_MAX_DEFAULT;
 	w->loop = o != NULL ? o->loop : NULL;
 	w->tailp = &w->head;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	if (store_open(path, 0, &w->s, e) == -1 ||
+	    store_open(path, 0, &w->ckpt_s, e) == -1)
+		goto fail;
+	/* Replaces the automatic checkpoint of the writer's commits. */
+	sqlite3_wal_hook(w->s->db, store_wal_hook, w);
 	/* Signals belong to the loop thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&w->thread, NULL, store_writer_main, w);
+	rc = pthread_create(&w->ckpt_thread, NULL, store_ckpt_main, w);
+	if (rc == 0) {
+		ckpt_started = true;
+		rc = pthread_create(&w->thread, NULL, store_writer_main, w);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		store_free(&w->s);
-		free(w);
-		return err_set(e, ERR_TEMP, "store: cannot start the writer "
+		err_set(e, ERR_TEMP, "store: cannot start the writer "
 		    "thread (error %d)", rc);
+		goto fail;
 	}
 	*w_r = w;
 	return 0;
+fail:
+	if (ckpt_started) {
+		pthread_mutex_lock(&w->ckpt_mu);
+		w->ckpt_stop = true;
+		pthread_cond_signal(&w->ckpt_cv);
+		pthread_mutex_unlock(&w->ckpt_mu);
+		pthread_join(w->ckpt_thread, NULL);
+	}
+	store_free(&w->ckpt_s);
+	store_free(&w->s);
+	pthread_mutex_destroy(&w->ckpt_run_mu);
+	pthread_cond_destroy(&w->ckpt_cv);
+	pthread_mutex_destroy(&w->ckpt_mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	return -1;
 }
 
 static void
@@ -991,10 +1095,10 @@ store_writer_submit(struct store_writer *w, store_write_fn *fn,
 	store_writer_submit_job(w, fn, arg, done, arg, w->loop);
 }
 
+/* store_writer_run waits on a semaphore: one wake-up, and the writer never
+ * holds a lock the waiter then has to wait for. */
 struct store_wait {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
+	sem_t sem;
 	int status;
 	struct err err;
 };
@@ -1004,31 +1108,26 @@ store_wait_done(void *arg, int status, const struct err *e)
 {
 	struct store_wait *wt = arg;
 
-	pthread_mutex_lock(&wt->mu);
 	wt->status = status;
 	wt->err = *e;
-	wt->done = true;
-	pthread_cond_signal(&wt->cv);
-	pthread_mutex_unlock(&wt->mu);
+	sem_post(&wt->sem);
 }
 
 int
 store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
     struct err *e)
 {
-	struct store_wait wt = {.done = false};
+	struct store_wait wt;
 
-	pthread_mutex_init(&wt.mu, NULL);
-	pthread_cond_init(&wt.cv, NULL);
+	memset(&wt, 0, sizeof wt);
+	if (sem_init(&wt.sem, 0, 0) == -1)
+		abort();
 	/* Told on the writer thread: the caller may be anything but the
 	 * loop thread, and need not wait for the loop. */
 	store_writer_submit_job(w, fn, arg, store_wait_done, &wt, NULL);
-	pthread_mutex_lock(&wt.mu);
-	while (!wt.done)
-		pthread_cond_wait(&wt.cv, &wt.mu);
-	pthread_mutex_unlock(&wt.mu);
-	pthread_cond_destroy(&wt.cv);
-	pthread_mutex_destroy(&wt.mu);
+	while (sem_wait(&wt.sem) == -1)
+		assert(errno == EINTR);
+	sem_destroy(&wt.sem);
 	if (wt.status == -1 && e != NULL)
 		*e = wt.err;
 	return wt.status;
@@ -1070,7 +1169,17 @@ store_writer_free(struct store_writer **wp)
 	    (unsigned long long)atomic_load(&w->n_jobs),
 	    (unsigned long long)atomic_load(&w->n_failed_batches));
 	assert(w->head == NULL);
+	pthread_mutex_lock(&w->ckpt_mu);
+	w->ckpt_stop = true;
+	pthread_cond_signal(&w->ckpt_cv);
+	pthread_mutex_unlock(&w->ckpt_mu);
+	pthread_join(w->ckpt_thread, NULL);
+	store_free(&w->ckpt_s);
+	/* The last connection to close checkpoints what is left. */
 	store_free(&w->s);
+	pthread_mutex_destroy(&w->ckpt_run_mu);
+	pthread_cond_destroy(&w->ckpt_cv);
+	pthread_mutex_destroy(&w->ckpt_mu);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -612,6 +612,78 @@ test_store_writer_16_threads_x_200_jobs_are_durable(void **state)
 	store_free(&s);
 }
 
+struct big_arg {
+	struct store_writer *w;
+	int grp;
+	int n;
+	int failures;
+};
+
+static int
+insert_big(struct store *s, void *arg, struct err *e)
+{
+	struct row *r = arg;
+	uint8_t v[4096];
+
+	memset(v, r->k & 0xff, sizeof v);
+	return store_run(s, e, "INSERT INTO t (k, grp, v) VALUES (?, ?, ?)",
+	    "iib", r->k, r->grp, v, sizeof v);
+}
+
+static void *
+big_thread(void *arg)
+{
+	struct big_arg *ba = arg;
+
+	for (int i = 0; i < ba->n; i++) {
+		struct row r = {ba->grp, ba->grp * 10000 + i, false};
+		struct err e = {0};
+
+		if (store_writer_run(ba->w, insert_big, &r, &e) != 0)
+			ba->failures++;
+	}
+	return NULL;
+}
+
+static void
+test_store_writer_checkpoints_keep_the_wal_bounded(void **state)
+{
+	struct fix *f = *state;
+	struct store_writer *w = NULL;
+	struct err e = {0};
+	pthread_t th[8];
+	struct big_arg ba[8];
+	char *wal = xasprintf("%s-wal", f->path);
+	size_t wal_size = 0;
+
+	/* 8 x 1200 records of 4 KiB: about 20000 WAL frames of 4 KiB. */
+	assert_int_equal(store_writer_new(f->path, NULL, &w, &e), 0);
+	for (int i = 0; i < 8; i++) {
+		ba[i] = (struct big_arg){w, i + 1, 1200, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, big_thread,
+		    &ba[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(ba[i].failures, 0);
+	}
+	free(testlib_read_file(wal, &wal_size));
+	/* The WAL started over: the writer checkpoints past 8000 frames, and
+	 * a batch here is at most 8 jobs (a few pages each). */
+	if (wal_size > 32 + (size_t)(8000 + 100) * (4096 + 24))
+		fail_msg("WAL of %zu bytes", wal_size);
+	store_writer_free(&w);
+
+	struct store *s = reopen(f);
+	assert_int_equal(query(s, "SELECT count(*) FROM t"), 8 * 1200);
+	struct store_stmt *st = store_prepare(s, "PRAGMA integrity_check", &e);
+	assert_int_equal(store_step(st, &e), 1);
+	assert_string_equal(store_col_text(st, 0), "ok");
+	store_stmt_done(st);
+	store_free(&s);
+	free(wal);
+}
+
 /* A job that holds the writer thread until released, so that the next
  * jobs queue up and share one batch. */
 struct gate {
@@ -1025,6 +1097,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_writer_16_threads_x_200_jobs_are_durable,
+		    writer_setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_writer_checkpoints_keep_the_wal_bounded,
 		    writer_setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_store_writer_failing_job_rolls_back_only_itself,
