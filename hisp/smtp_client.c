@@ -519,6 +519,11 @@ handle_reply(struct smtp_client *c, const struct smtp_reply *r)
 {
 	bool ok = r->code / 100 == 2;
 
+	/* 421: the server is closing the connection, whatever we asked. */
+	if (r->code == 421 && c->st != CS_QUIT) {
+		fail_all(c, SMTP_CLIENT_TEMP, r, NULL, false);
+		return;
+	}
 	switch (c->st) {
 	case CS_GREETING:
 		if (r->code == 220)

@@ -168,7 +168,12 @@ static const struct cli_case {
 	{"greeting refused", SMTP_CLIENT_TLS_OPPORTUNISTIC, false, 0, "",
 	    "554 5.3.2 go away\r\n", "QUIT\r\n", "perm,perm|perm"},
 	{"greeting busy", SMTP_CLIENT_TLS_OPPORTUNISTIC, false, 0, "",
-	    "421 4.3.2 busy\r\n", "QUIT\r\n", "temp,temp|temp"},
+	    "421 4.3.2 busy\r\n", "", "temp,temp|temp"},
+	{"server closing mid-transaction", SMTP_CLIENT_TLS_NONE, false, 0, "x",
+	    GREET EHLO_PIPE "250 Ok\r\n250 Ok\r\n421 4.4.2 timeout\r\n",
+	    "EHLO client.test\r\nMAIL FROM:<a@y.test>\r\n"
+	    "RCPT TO:<b@x.test>\r\nRCPT TO:<c@x.test>\r\nDATA\r\n",
+	    "temp,temp|temp"},
 	{"tls required but not offered", SMTP_CLIENT_TLS_REQUIRED, false, 0, "",
 	    GREET EHLO_PIPE, "EHLO client.test\r\nQUIT\r\n", "temp,temp|temp"},
 	{"starttls refused, opportunistic goes on",
