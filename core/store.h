@@ -114,14 +114,19 @@ struct store_writer_opts {
 	struct loop *loop;    /* where done runs; NULL: the writer thread */
 };
 
+/* Opens (migrating) the database at path with two connections of its own:
+ * the writer thread's, and a checkpointer thread's that copies the WAL into
+ * the database file while the writer goes on. o may be NULL. On error *w_r
+ * is NULL and e says why. */
 int store_writer_new(const char *path, const struct store_writer_opts *o,
     struct store_writer **w_r, struct err *e);
 /* Thread-safe. fn and done must be non-NULL; done always runs exactly once
- * (after store_writer_free has begun, with TEMP "shutting down"). */
+ * (after store_writer_free has begun: at once, with TEMP "shutting down"). */
 void store_writer_submit(struct store_writer *w, store_write_fn *fn,
     store_done_fn *done, void *arg);
-/* Submits and waits; for threads that are not the loop thread (CLI,
- * workers, tests). Returns the job's status. */
+/* Submits and waits until the job is durable or failed; for threads that
+ * are not the loop thread (CLI, workers, tests); the loop is not involved.
+ * Returns the job's status (0 / -1 with e set). */
 int store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
     struct err *e);
 /* Counters since store_writer_new (thread-safe; NULL pointers skipped):
