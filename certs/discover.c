@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/random.h>
 
 #include <openssl/x509.h>
@@ -284,6 +285,14 @@ job_check(struct discover_job *j, const struct discover *dc,
 			struct err e = {0};
 			STACK_OF(X509) *sk;
 
+			/* Only http and https: a record must not make us
+			 * read local files (http.c also takes file://). */
+			if (!http_url_is_http(c->url)) {
+				c->verdict = DISCOVER_INVALID;
+				str_lcpy(c->reason, "invalid: URL scheme is not "
+				    "http or https", sizeof(c->reason));
+				continue;
+			}
 			buf_init(&body, dc->set.http_max_size + 1);
 			if (http_fetch_default(NULL, c->url,
 			    dc->set.http_max_size, dc->set.http_timeout_ms,
@@ -709,6 +718,19 @@ srv_resolved(struct discover_req *r)
 	start_job(r, j);
 }
 
+static void srv_addr_cb(void *arg, struct dns_answer *a);
+
+static void
+srv_addr_done(struct discover_srv *s)
+{
+	struct discover_req *r = s->req;
+
+	if (unbusy(r))
+		return;
+	if (--r->srv_pending == 0)
+		srv_resolved(r);
+}
+
 static void
 srv_addr_cb(void *arg, struct dns_answer *a)
 {
@@ -716,21 +738,31 @@ srv_addr_cb(void *arg, struct dns_answer *a)
 	struct discover_req *r = s->req;
 	const struct dns_rr *rr;
 	size_t it = 0;
+	char ip[64];
 
 	if (a->status == DNS_OK && (rr = dns_answer_next(a, &it)) != NULL) {
-		const uint8_t *ip = rr->u.a.addr;
-
-		s->url = xasprintf("ldap://%u.%u.%u.%u:%u", ip[0], ip[1],
-		    ip[2], ip[3], s->port);
+		if (rr->type == DNS_T_A)
+			str_fmt(ip, sizeof(ip), "%u.%u.%u.%u", rr->u.a.addr[0],
+			    rr->u.a.addr[1], rr->u.a.addr[2], rr->u.a.addr[3]);
+		else
+			inet_ntop(AF_INET6, rr->u.aaaa.addr, ip, sizeof(ip));
+		s->url = xasprintf(rr->type == DNS_T_A ? "ldap://%s:%u" :
+		    "ldap://[%s]:%u", ip, s->port);
 		s->label = xasprintf("%s:%u", s->target, s->port);
+	} else if (a->qtype == DNS_T_A && a->status != DNS_TEMP &&
+	    !r->cancelled) {
+		struct err e;
+
+		/* no IPv4 address: try IPv6 (the same pending count) */
+		if (dns_resolve(r->dc->dns, s->target, DNS_T_AAAA,
+		    srv_addr_cb, s, &e) == 0)
+			return;
+		s->why = xasprintf("address lookup: %s", e.msg);
 	} else {
 		s->why = xasprintf("address lookup: %s",
-		    a->status == DNS_OK ? "no A record" : a->reason);
+		    a->status == DNS_OK ? "no address record" : a->reason);
 	}
-	if (unbusy(r))
-		return;
-	if (--r->srv_pending == 0)
-		srv_resolved(r);
+	srv_addr_done(s);
 }
 
 static void
