@@ -258,6 +258,15 @@ hl7_reader_split(const void *vp, size_t n, size_t max_msg,
 	}
 	s_r->batch_headers = r->headers;
 	s_r->batch_trailers = r->trailers;
+	if (s_r->count == 0) {
+		/* nothing to hand over: the caller need not release */
+		buf_release(&all);
+		hl7_reader_split_release(s_r);
+		s_r->batch_headers = r->headers;
+		s_r->batch_trailers = r->trailers;
+		hl7_reader_free(&r);
+		return 0;
+	}
 	s_r->data = buf_steal(&all, &s_r->len);
 	hl7_reader_free(&r);
 	return (int)s_r->count;

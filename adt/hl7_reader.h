@@ -34,7 +34,8 @@ unsigned hl7_reader_batch_trailers(const struct hl7_reader *r);
 
 /* Splits a whole input into messages (a reader over one buffer). The
  * result owns copies of every message; release it with
- * hl7_reader_split_release. Returns the number of messages or -1. */
+ * hl7_reader_split_release. Returns the number of messages (when 0 or -1
+ * nothing is held: releasing is allowed but not needed). */
 struct hl7_split {
 	uint8_t *data;   /* every message's normalized bytes, back to back */
 	size_t len;
