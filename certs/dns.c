@@ -316,20 +316,14 @@ cache_remove(struct dns *d, struct dns_entry *en)
 	entry_free(en);
 }
 
-/* Makes room for one more entry: expired answers first, then the oldest
- * answers. Lookups in flight are never evicted. */
+/* Makes room for one more entry: the oldest answers go first (an expired
+ * answer elsewhere goes when it is next looked up). Lookups in flight are
+ * never evicted; O(1) amortized. */
 static void
-cache_make_room(struct dns *d, uint64_t now)
+cache_make_room(struct dns *d)
 {
 	struct dns_entry *en, *next;
 
-	if (d->count < d->set.cache_max)
-		return;
-	for (en = d->oldest; en != NULL; en = next) {
-		next = en->newer;
-		if (en->answer != NULL && en->expires_ms <= now)
-			cache_remove(d, en);
-	}
 	for (en = d->oldest; en != NULL && d->count >= d->set.cache_max;
 	    en = next) {
 		next = en->newer;
@@ -619,7 +613,7 @@ dns_resolve(struct dns *d, const char *name, uint16_t type,
 		buf_release(&q);
 		return -1;
 	}
-	cache_make_room(d, loop_now_ms(d->loop));
+	cache_make_room(d);
 	en = cache_insert(d, key, type, h);
 	add_waiter(en, cb, arg);
 	d->st.sent++;
@@ -656,7 +650,7 @@ dns_new(struct loop *l, const struct dns_settings *s, struct dns **d_r,
 		d->set.cache_max = 1;
 	if (d->set.tries < 1)
 		d->set.tries = 1;
-	while (tab < d->set.cache_max * 2 && tab < ((size_t)1 << 24))
+	while (tab < d->set.cache_max * 2 && tab < ((size_t)1 << 20))
 		tab *= 2;
 	d->tab = xcalloc(tab, sizeof(*d->tab));
 	d->tab_mask = tab - 1;

@@ -180,6 +180,8 @@ struct t {
 	int n;
 };
 
+static size_t cache_max_override;
+
 static void
 t_setup(struct t *t, int64_t timeout_ms)
 {
@@ -195,6 +197,8 @@ t_setup(struct t *t, int64_t timeout_ms)
 	s.timeout_ms = timeout_ms;
 	s.tries = 1;
 	s.negative_ttl_ms = 2000;
+	if (cache_max_override != 0)
+		s.cache_max = cache_max_override;
 	assert_int_equal(loop_new(&t->l, &e), 0);
 	if (dns_new(t->l, &s, &t->d, &e) != 0)
 		fail_msg("dns_new: %s", e.msg);
@@ -395,6 +399,31 @@ test_dns_rejects_a_name_that_cannot_be_queried(void **state)
 }
 
 static void
+test_dns_cache_evicts_the_oldest_answers(void **state)
+{
+	struct t t;
+	struct err e;
+	struct dns_stats st;
+	static const char *names[] = {"a.test", "nx.test", "nodata.test"};
+
+	cache_max_override = 2;
+	t_setup(&t, 1000);
+	cache_max_override = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dns_resolve(t.d, names[i], DNS_T_A, got, &t,
+		    &e), 0);
+		wait_done(&t, i + 1);
+	}
+	dns_get_stats(t.d, &st);
+	assert_int_equal(st.cached, 2);
+	/* a.test was the oldest: asked again */
+	assert_int_equal(dns_resolve(t.d, "a.test", DNS_T_A, got, &t, &e), 0);
+	wait_done(&t, 4);
+	assert_int_equal(atomic_load(&t.f->a_queries), 2);
+	t_teardown(&t);
+}
+
+static void
 test_dns_answer_from_reply_follows_cname(void **state)
 {
 	/* www.b.test CNAME web.b.test; web.b.test A 127.0.0.5 */
@@ -430,6 +459,7 @@ main(void)
 	    cmocka_unit_test(test_dns_ttl_zero_is_not_cached),
 	    cmocka_unit_test(test_dns_free_fires_pending_callbacks_as_temporary),
 	    cmocka_unit_test(test_dns_rejects_a_name_that_cannot_be_queried),
+	    cmocka_unit_test(test_dns_cache_evicts_the_oldest_answers),
 	    cmocka_unit_test(test_dns_answer_from_reply_follows_cname),
 	};
 
