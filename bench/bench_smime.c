@@ -1,0 +1,413 @@
+/* bench_smime: seal and open rates of the security agent for 4 KiB and
+ * 1 MiB messages, on one thread and on N threads (one per core), against
+ * the baseline of OpenSSL's raw RSA-2048 private-key operations per second
+ * (EVP_PKEY_sign of a 32-byte SHA-256 digest, one thread) measured in the
+ * same run. Sealing costs one RSA-2048 private operation (the signature)
+ * plus public ones (key transport), so the goal is seal-4KiB >= 0.8 of the
+ * raw sign rate per core, and rates that scale with the cores.
+ *
+ * usage: bench_smime [SECONDS per measurement, default 2] [THREADS,
+ * default: the number of cores] */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "certs/validate.h"
+#include "core/buf.h"
+#include "smime/agent.h"
+#include "smime/signer.h"
+
+static double seconds = 2.0;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+ext(X509 *x, X509 *issuer, int nid, const char *v)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ex;
+
+	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
+	if ((ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, v)) == NULL ||
+	    X509_add_ext(x, ex, -1) != 1)
+		abort();
+	X509_EXTENSION_free(ex);
+}
+
+static X509 *
+mkcert(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *key, const char *cn,
+    const char *san)
+{
+	static long serial = 1;
+	X509 *x = X509_new();
+	X509_NAME *n;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, key);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
+	if (san == NULL) {
+		ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE");
+		ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		ext(x, issuer, NID_key_usage,
+		    "digitalSignature,keyEncipherment");
+		ext(x, issuer, NID_subject_alt_name, san);
+	}
+	if (X509_sign(x, ikey, EVP_sha256()) <= 0)
+		abort();
+	return x;
+}
+
+static void
+pem_key(EVP_PKEY *k, struct buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *bm;
+
+	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+	BIO_get_mem_ptr(b, &bm);
+	buf_append(out, bm->data, bm->length);
+	BIO_free(b);
+}
+
+static void
+pem_cert(X509 *x, struct buf *out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *bm;
+
+	PEM_write_bio_X509(b, x);
+	BIO_get_mem_ptr(b, &bm);
+	buf_append(out, bm->data, bm->length);
+	BIO_free(b);
+}
+
+/* ---- The fixture ---- */
+
+static struct signer *signer;
+static struct agent *agent;
+static struct validate_ctx *trust;
+static char alice_id[SIGNER_ID_MAX + 1], bob_id[SIGNER_ID_MAX + 1];
+static struct buf bob_der;
+static EVP_PKEY *raw_key;
+
+static void
+add_ident(EVP_PKEY *k, X509 *x, char *id)
+{
+	struct buf kp, cp;
+	struct err e;
+
+	buf_init(&kp, BUF_UNLIMITED);
+	buf_init(&cp, BUF_UNLIMITED);
+	pem_key(k, &kp);
+	pem_cert(x, &cp);
+	if (signer_add_key(signer, kp.data, kp.len, cp.data, cp.len, id,
+	    &e) != 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		exit(1);
+	}
+	buf_release_cleanse(&kp);
+	buf_release(&cp);
+}
+
+static void
+fixture(void)
+{
+	EVP_PKEY *ca_key = EVP_RSA_gen(2048), *ak = EVP_RSA_gen(2048);
+	EVP_PKEY *bk = EVP_RSA_gen(2048);
+	X509 *ca = mkcert(NULL, ca_key, ca_key, "Bench CA", NULL);
+	X509 *ac = mkcert(ca, ca_key, ak, "alice", "email:alice@a.test");
+	X509 *bc = mkcert(ca, ca_key, bk, "bob", "email:bob@b.test");
+	struct smime_settings set;
+	struct validate_opts o;
+	unsigned char *d = NULL;
+	int len;
+	struct err e;
+
+	signer = signer_new();
+	add_ident(ak, ac, alice_id);
+	add_ident(bk, bc, bob_id);
+	len = i2d_X509(bc, &d);
+	buf_init(&bob_der, BUF_UNLIMITED);
+	buf_append(&bob_der, d, (size_t)len);
+	OPENSSL_free(d);
+	memset(&o, 0, sizeof(o));
+	o.crl_policy = VALIDATE_CRL_OFF;
+	o.aia_max_fetches = -1;
+	trust = validate_ctx_new_empty(&o);
+	if (validate_ctx_add_anchor(trust, "b.test", VALIDATE_INCOMING, ca,
+	    &e) != 0)
+		abort();
+	smime_settings_default(&set);
+	set.max_message = 8 << 20;
+	agent = agent_new(&set);
+	raw_key = ak;
+	EVP_PKEY_up_ref(raw_key);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(ak);
+	EVP_PKEY_free(bk);
+	X509_free(ca);
+	X509_free(ac);
+	X509_free(bc);
+}
+
+static void
+make_message(size_t size, struct buf *out)
+{
+	buf_init(out, BUF_UNLIMITED);
+	buf_append_str(out, "From: Alice <alice@a.test>\r\nTo: bob@b.test\r\n"
+	    "Subject: bench\r\nMessage-ID: <bench@a.test>\r\n"
+	    "Date: Sun, 22 Nov 2026 00:00:00 +0000\r\n\r\n");
+	while (out->len + 78 < size)
+		buf_append_str(out, "The quick brown fox jumps over the lazy "
+		    "dog, again and again and again...\r\n");
+	while (out->len < size - 2)
+		buf_putc(out, 'x');
+	buf_append_str(out, "\r\n");
+}
+
+/* ---- Operations ---- */
+
+static int
+op_raw_sign(void *arg)
+{
+	static const unsigned char md[32] = {1, 2, 3};
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(raw_key, NULL);
+	int ok;
+
+	(void)arg;
+	ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+	    EVP_PKEY_sign(ctx, sig, &siglen, md, sizeof(md)) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+struct seal_arg {
+	const struct buf *msg;
+};
+
+static int
+op_seal(void *arg)
+{
+	const struct buf *msg = arg;
+	struct agent_blob blob = {bob_der.data, bob_der.len};
+	struct agent_seal_req req;
+	struct buf out;
+	struct err e;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.msg = msg->data;
+	req.msg_len = msg->len;
+	req.from = "alice@a.test";
+	req.signer = signer;
+	req.key_id = alice_id;
+	req.rcpt_certs = &blob;
+	req.n_rcpt_certs = 1;
+	buf_init(&out, BUF_UNLIMITED);
+	rc = agent_seal(agent, &req, &out, &e);
+	if (rc != 0)
+		fprintf(stderr, "seal: %s\n", e.msg);
+	buf_release(&out);
+	return rc;
+}
+
+static int
+op_open(void *arg)
+{
+	const struct buf *sealed = arg;
+	const char *ids[] = {bob_id};
+	struct agent_open_req req;
+	struct agent_open_result res;
+	struct err e;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	req.msg = sealed->data;
+	req.msg_len = sealed->len;
+	req.rcpt = "bob@b.test";
+	req.signer = signer;
+	req.key_ids = ids;
+	req.n_keys = 1;
+	req.trust = trust;
+	req.now = time(NULL);
+	rc = agent_open(agent, &req, &res, &e);
+	if (rc != 0 || res.reason != AGENT_OK) {
+		fprintf(stderr, "open: %s %s\n", agent_reason_name(res.reason),
+		    res.detail);
+		rc = -1;
+	}
+	agent_open_result_release(&res);
+	return rc;
+}
+
+/* ---- Timing ---- */
+
+struct run {
+	int (*op)(void *);
+	void *arg;
+	double until;
+	atomic_long count;
+	atomic_int failed;
+};
+
+static void *
+worker(void *p)
+{
+	struct run *r = p;
+
+	while (now_s() < r->until) {
+		if (r->op(r->arg) != 0) {
+			atomic_store(&r->failed, 1);
+			break;
+		}
+		atomic_fetch_add(&r->count, 1);
+	}
+	return NULL;
+}
+
+/* Operations per second with n threads. */
+static double
+rate(int (*op)(void *), void *arg, int n)
+{
+	struct run r;
+	pthread_t th[256];
+	double start;
+
+	r.op = op;
+	r.arg = arg;
+	atomic_init(&r.count, 0);
+	atomic_init(&r.failed, 0);
+	if (op(arg) != 0) /* warm up, and fail early */
+		exit(1);
+	start = now_s();
+	r.until = start + seconds;
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, worker, &r);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	if (atomic_load(&r.failed))
+		exit(1);
+	return (double)atomic_load(&r.count) / (now_s() - start);
+}
+
+int
+main(int argc, char **argv)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cores > 0 ? (int)cores : 1;
+	struct buf m4k, m1m, s4k, s1m;
+	double raw, raw_n, seal4_1, seal4_n, seal1m_1, seal1m_n, open4_1,
+	    open4_n, open1m_1, open1m_n;
+	struct agent_blob blob;
+	struct agent_seal_req req;
+	struct err e;
+
+	if (argc > 1)
+		seconds = atof(argv[1]);
+	if (argc > 2)
+		n = atoi(argv[2]);
+	if (seconds <= 0 || n < 1 || n > 256) {
+		fprintf(stderr, "usage: bench_smime [SECONDS] [THREADS]\n");
+		return 2;
+	}
+	fixture();
+	make_message(4096, &m4k);
+	make_message(1 << 20, &m1m);
+	buf_init(&s4k, BUF_UNLIMITED);
+	buf_init(&s1m, BUF_UNLIMITED);
+	blob.data = bob_der.data;
+	blob.len = bob_der.len;
+	memset(&req, 0, sizeof(req));
+	req.from = "alice@a.test";
+	req.signer = signer;
+	req.key_id = alice_id;
+	req.rcpt_certs = &blob;
+	req.n_rcpt_certs = 1;
+	req.msg = m4k.data;
+	req.msg_len = m4k.len;
+	if (agent_seal(agent, &req, &s4k, &e) != 0)
+		return fprintf(stderr, "%s\n", e.msg), 1;
+	req.msg = m1m.data;
+	req.msg_len = m1m.len;
+	if (agent_seal(agent, &req, &s1m, &e) != 0)
+		return fprintf(stderr, "%s\n", e.msg), 1;
+
+	printf("bench_smime: %.1f s per figure, %d thread(s) for the "
+	    "parallel runs, %ld core(s)\n", seconds, n, cores);
+	printf("%s; AES-128-CBC, RSA PKCS#1 v1.5 key transport, SHA-256 "
+	    "RSA-2048 signer, one recipient\n\n", OpenSSL_version(OPENSSL_VERSION));
+	raw = rate(op_raw_sign, NULL, 1);
+	raw_n = rate(op_raw_sign, NULL, n);
+	seal4_1 = rate(op_seal, &m4k, 1);
+	seal4_n = rate(op_seal, &m4k, n);
+	open4_1 = rate(op_open, &s4k, 1);
+	open4_n = rate(op_open, &s4k, n);
+	seal1m_1 = rate(op_seal, &m1m, 1);
+	seal1m_n = rate(op_seal, &m1m, n);
+	open1m_1 = rate(op_open, &s1m, 1);
+	open1m_n = rate(op_open, &s1m, n);
+
+	printf("%-34s %10s %10s %8s\n", "operation", "1 thread",
+	    "N threads", "scaling");
+	printf("%-34s %10.0f %10.0f %7.2fx\n",
+	    "baseline: raw RSA-2048 sign /s", raw, raw_n, raw_n / raw);
+	printf("%-34s %10.0f %10.0f %7.2fx\n", "seal 4 KiB /s", seal4_1,
+	    seal4_n, seal4_n / seal4_1);
+	printf("%-34s %10.0f %10.0f %7.2fx\n", "open 4 KiB /s", open4_1,
+	    open4_n, open4_n / open4_1);
+	printf("%-34s %10.1f %10.1f %7.2fx\n", "seal 1 MiB /s", seal1m_1,
+	    seal1m_n, seal1m_n / seal1m_1);
+	printf("%-34s %10.1f %10.1f %7.2fx\n", "open 1 MiB /s", open1m_1,
+	    open1m_n, open1m_n / open1m_1);
+	printf("%-34s %10.1f %10.1f\n", "seal 1 MiB MB/s", seal1m_1 *
+	    m1m.len / 1e6, seal1m_n * m1m.len / 1e6);
+	printf("\nratio seal-4KiB / raw-sign, 1 thread:         %.2f "
+	    "(goal >= 0.80) %s\n", seal4_1 / raw, seal4_1 / raw >= 0.8 ?
+	    "MET" : "NOT MET");
+	printf("ratio seal-4KiB / raw-sign, per core at N=%d:   %.2f\n", n,
+	    (seal4_n / n) / raw);
+	printf("ratio seal-4KiB (N threads) / raw-sign (N threads): %.2f\n",
+	    seal4_n / raw_n);
+	printf("scaling of seal-4KiB from 1 to %d threads:     %.2fx "
+	    "(ideal %d.00x)\n", n, seal4_n / seal4_1, n);
+
+	buf_release(&m4k);
+	buf_release(&m1m);
+	buf_release(&s4k);
+	buf_release(&s1m);
+	buf_release(&bob_der);
+	agent_free(&agent);
+	signer_free(&signer);
+	validate_ctx_free(&trust);
+	EVP_PKEY_free(raw_key);
+	return 0;
+}
