@@ -68,7 +68,8 @@ struct smtp_server {
 	bool in_mail;
 	bool rcpt_tried;
 	char sender[SMTP_SERVER_PATH_MAX + 1];
-	char **rcpts;
+	char **rcpts; /* grows up to max_recipients */
+	size_t rcpts_cap;
 	size_t nrcpt;
 
 	/* The decision the caller owes us, and its data. */
@@ -330,7 +331,6 @@ smtp_server_new(const struct smtp_server_params *params)
 	buf_init(&s->out, BUF_UNLIMITED);
 	buf_init(&s->auth, SMTP_SERVER_AUTH_LINE_MAX + 4);
 	buf_init(&s->chunk, CHUNK_MAX + 8);
-	s->rcpts = xcalloc(s->p.max_recipients, sizeof(char *));
 	/* An empty line still reads as "" (the chunk storage is made when
 	 * DATA is accepted, so that idle sessions stay small). */
 	if (buf_reserve(&s->line, 128) != 0)
@@ -1372,6 +1372,11 @@ smtp_server_accept(struct smtp_server *s, const char *text)
 		reply(s, 250, "2.1.0", "%s", text ? text : "Ok");
 		break;
 	case SMTP_SERVER_EV_RCPT:
+		if (s->nrcpt == s->rcpts_cap) {
+			s->rcpts_cap = s->rcpts_cap ? s->rcpts_cap * 2 : 8;
+			s->rcpts = xreallocarray(s->rcpts, s->rcpts_cap,
+			    sizeof(char *));
+		}
 		s->rcpts[s->nrcpt++] = xstrdup(s->arg);
 		reply(s, 250, "2.1.5", "%s", text ? text : "Ok");
 		break;

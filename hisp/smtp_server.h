@@ -75,7 +75,8 @@ struct smtp_server_params {
 	size_t max_text_line;       /* with CRLF; RFC 5321 minimum 1000 */
 	uint64_t max_message_size;  /* bytes after dot-unstuffing; SIZE n */
 	unsigned max_recipients;    /* accepted RCPTs; 452 past it */
-	unsigned max_errors;        /* error replies before 421 and close */
+	unsigned max_errors;        /* error replies before 421 and close
+	                               (0: no limit) */
 	int64_t timeout_command_ms; /* waiting for a command (5 min) */
 	int64_t timeout_data_ms;    /* waiting for message data (10 min) */
 	enum smtp_server_bare_lf bare_lf;
