@@ -912,7 +912,7 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 		goto tell;
 	}
 	for (struct store_job *j = batch; j != NULL; j = j->next) {
-		if (store_run(s, &e, "SAVEPOINT job", "") == -1) {
+		if (store_run(s, &e, "SAVEPOINT store_writer_job", "") == -1) {
 			failed = true;
 			break;
 		}
@@ -930,7 +930,7 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 			break;
 		}
 		if (j->status == 0) {
-			if (store_run(s, &e, "RELEASE job", "") == -1) {
+			if (store_run(s, &e, "RELEASE store_writer_job", "") == -1) {
 				failed = true;
 				break;
 			}
@@ -940,8 +940,8 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 		if (j->err.kind == ERR_NONE)
 			err_set(&j->err, ERR_INTERNAL,
 			    "store: job failed without a reason");
-		if (store_run(s, &e, "ROLLBACK TO job", "") == -1 ||
-		    store_run(s, &e, "RELEASE job", "") == -1) {
+		if (store_run(s, &e, "ROLLBACK TO store_writer_job", "") == -1 ||
+		    store_run(s, &e, "RELEASE store_writer_job", "") == -1) {
 			failed = true;
 			break;
 		}
