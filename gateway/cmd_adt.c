@@ -482,6 +482,75 @@ out:
 	return rc;
 }
 
+/* Human-readable output only: the stored bytes stay as received. Text that
+ * is not valid UTF-8 is taken as Windows-1252 (what many feeds really send,
+ * whatever MSH-18 says) and transcoded; CR segment ends become LF. */
+static bool
+valid_utf8(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		k = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 :
+		    (c & 0xF8) == 0xF0 ? 3 : 0;
+		if (k == 0 || c == 0xC0 || c == 0xC1 || i + k >= n)
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((p[i + j] & 0xC0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+static void
+put_utf8(uint32_t cp)
+{
+	if (cp < 0x80) {
+		putchar((int)cp);
+	} else if (cp < 0x800) {
+		putchar((int)(0xC0 | (cp >> 6)));
+		putchar((int)(0x80 | (cp & 0x3F)));
+	} else {
+		putchar((int)(0xE0 | (cp >> 12)));
+		putchar((int)(0x80 | ((cp >> 6) & 0x3F)));
+		putchar((int)(0x80 | (cp & 0x3F)));
+	}
+}
+
+static void
+print_readable(const uint8_t *p, size_t n)
+{
+	/* Windows-1252 0x80..0x9F; 0 marks the five undefined positions. */
+	static const uint16_t cp1252[32] = {
+		0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+		0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+		0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+		0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+	};
+	bool utf8 = valid_utf8(p, n);
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c == '\r')
+			putchar('\n');
+		else if (utf8 || c < 0x80)
+			putchar(c);
+		else if (c < 0xA0)
+			put_utf8(cp1252[c - 0x80] ? cp1252[c - 0x80] : 0xFFFD);
+		else
+			put_utf8(c);
+	}
+}
+
 static int
 adt_show(const char *dir, const char *idstr, bool phi, bool json)
 {
@@ -523,8 +592,7 @@ adt_show(const char *dir, const char *idstr, bool phi, bool json)
 		goto out;
 	}
 	if (!json && phi) {
-		for (size_t i = 0; i < raw.len; i++)
-			putchar(raw.data[i] == '\r' ? '\n' : raw.data[i]);
+		print_readable(raw.data, raw.len);
 	} else if (!json) {
 		printf("(contents not shown; add --phi to show patient data)\n");
 	}

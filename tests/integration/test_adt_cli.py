@@ -44,6 +44,14 @@ def test_send_into_local_intake_then_list_and_show():
         r = inst.cli("adt", "show", "9999", check=False)
         if r.returncode != 1 or "no ADT" not in r.stderr:
             raise AssertionError("show of a missing id: %r" % r.stderr)
+        # Windows-1252 content is stored as received, transcoded for reading.
+        inst.cli("adt", "send", os.path.join(adtutil.GENERATED_HL7, "charset", "cp1252.hl7"))
+        row = json.loads(inst.cli("adt", "list", "--json", "--limit", "1").stdout)[0]
+        if row["control_id"] != "GEN-1252-1":
+            raise AssertionError("cp1252 message not stored: %r" % row)
+        phi = inst.cli("adt", "show", str(row["id"]), "--phi").stdout
+        if "REN\u00e9E" not in phi or "\u201cQ\u201d" not in phi:
+            raise AssertionError("cp1252 not transcoded for reading: %r" % phi)
         r = inst.cli("adt", "--help")
         if "adt send" not in r.stdout:
             raise AssertionError("adt --help")

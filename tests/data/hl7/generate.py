@@ -113,7 +113,17 @@ def malformed():
         f.write(b"MSH|^^\\&|A|B|C|D|20250101||ADT^A01|X1|P|2.5.1\r")
 
 
+def charset():
+    # Windows-1252 bytes (declared 8859/1, as real feeds do): not UTF-8.
+    os.makedirs(os.path.join(HERE, "charset"), exist_ok=True)
+    segs = [msh("A01", "ADT_A01", "GEN-1252-1", extra="||||||8859/1"), EVN % "A01",
+            "PID|1||MRN1252^^^GENHOSP^MR||TESTPATIENT^REN\xe9E^\x93Q\x94||19700101|F", PV1]
+    with open(os.path.join(HERE, "charset", "cp1252.hl7"), "wb") as f:
+        f.write("\r".join(segs).encode("latin-1") + b"\r")
+
+
 if __name__ == "__main__":
+    charset()
     structures()
     special()
     malformed()
