@@ -88,7 +88,7 @@ insert_record(struct store *s, void *arg, struct err *e)
 	struct record *r = arg;
 
 	return store_run(s, e, "INSERT INTO rec (thread, body) VALUES (?, ?)",
-	    "ib", r->thread, r->body, (size_t)RECORD_SIZE);
+	                 "ib", r->thread, r->body, (size_t)RECORD_SIZE);
 }
 
 static void *
@@ -168,8 +168,10 @@ make_db(const char *dir, const char *name)
 	free(shm);
 	if (store_open(path, 0, &s, &e) == -1)
 		die("open", &e);
-	if (store_exec(s, "CREATE TABLE rec (id INTEGER PRIMARY KEY,"
-	    " thread INTEGER NOT NULL, body BLOB NOT NULL)", &e) == -1)
+	if (store_exec(s,
+	               "CREATE TABLE rec (id INTEGER PRIMARY KEY,"
+	               " thread INTEGER NOT NULL, body BLOB NOT NULL)",
+	               &e) == -1)
 		die("create", &e);
 	store_free(&s);
 	return path;
@@ -185,14 +187,17 @@ verify(const char *path, uint64_t acked)
 	int64_t n = -1;
 
 	if (store_open(path, STORE_READONLY, &s, &e) == -1 ||
-	    store_query_int(s, &n, &e, "SELECT count(*) FROM rec WHERE"
-	    " length(body) = ?", "i", RECORD_SIZE) != 1)
+	    store_query_int(s, &n, &e,
+	                    "SELECT count(*) FROM rec WHERE"
+	                    " length(body) = ?",
+	                    "i", RECORD_SIZE) != 1)
 		die("verify", &e);
 	store_free(&s);
 	if ((uint64_t)n != acked) {
-		fprintf(stderr, "bench_store: %s holds %lld records, %llu "
-		    "were acknowledged\n", path, (long long)n,
-		    (unsigned long long)acked);
+		fprintf(stderr,
+		        "bench_store: %s holds %lld records, %llu "
+		        "were acknowledged\n",
+		        path, (long long)n, (unsigned long long)acked);
 		exit(1);
 	}
 }
@@ -211,7 +216,7 @@ cpu_s(void)
 
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* One round of one mode: n threads writing for `seconds`; adds to r. */
@@ -231,8 +236,8 @@ run(struct worker *wk, int n, void *(*fn)(void *), double seconds,
 			fprintf(stderr, "bench_store: pthread_create\n");
 			exit(1);
 		}
-	struct timespec ts = {(time_t)seconds,
-	    (long)((seconds - (double)(time_t)seconds) * 1e9)};
+	struct timespec ts = {
+	    (time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 	atomic_store(&stop, true);
@@ -262,7 +267,7 @@ is_tmpfs(const char *dir)
 	struct statfs sf;
 
 	return statfs(dir, &sf) == 0 &&
-	    (unsigned long)sf.f_type == TMPFS_MAGIC_NUMBER;
+	       (unsigned long)sf.f_type == TMPFS_MAGIC_NUMBER;
 }
 
 static char *
@@ -292,7 +297,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_store [--seconds N] [--threads N] "
-	    "[--dir DIR]\n");
+	                "[--dir DIR]\n");
 	exit(2);
 }
 
@@ -314,7 +319,7 @@ main(int argc, char **argv)
 			dir_arg = argv[++i];
 		} else if (strcmp(argv[i], "--help") == 0) {
 			fprintf(stdout, "usage: bench_store [--seconds N] "
-			    "[--threads N] [--dir DIR]\n");
+			                "[--threads N] [--dir DIR]\n");
 			return 0;
 		} else {
 			usage();
@@ -326,7 +331,7 @@ main(int argc, char **argv)
 	char *dir = xasprintf("%s/bench_store.XXXXXX", base);
 	if (mkdtemp(dir) == NULL) {
 		fprintf(stderr, "bench_store: mkdtemp %s: %s\n", dir,
-		    strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	struct worker *sw = xcalloc((size_t)threads, sizeof *sw);
@@ -334,8 +339,9 @@ main(int argc, char **argv)
 	struct err e = {0};
 
 	printf("bench_store: %d writer threads, %d-byte records, %d s per "
-	    "mode (alternating 1 s rounds), synchronous=FULL WAL, in %s%s\n", threads, RECORD_SIZE,
-	    seconds, dir, is_tmpfs(dir) ? " (tmpfs!)" : "");
+	       "mode (alternating 1 s rounds), synchronous=FULL WAL, in %s%s\n",
+	       threads, RECORD_SIZE, seconds, dir,
+	       is_tmpfs(dir) ? " (tmpfs!)" : "");
 
 	/* Baseline: one commit (one fsync) per write, on one shared
 	 * connection. */
@@ -377,7 +383,8 @@ main(int argc, char **argv)
 
 		run(sw, threads, single_worker, 1.0, &single);
 		run(gw, threads, group_worker, 1.0, &group);
-		double sr = (double)(single.writes - s0) / (single.seconds - st0);
+		double sr =
+		    (double)(single.writes - s0) / (single.seconds - st0);
 		double gr = (double)(group.writes - g0) / (group.seconds - gt0);
 		rr[round] = sr > 0 ? gr / sr : 0;
 	}
@@ -391,20 +398,21 @@ main(int argc, char **argv)
 	double ratio = single.rate > 0 ? group.rate / single.rate : 0;
 
 	printf("one-commit-per-write: %8.0f writes/s  (%llu writes in "
-	    "%.2f s, %.0f us CPU per write)\n", single.rate,
-	    (unsigned long long)single.writes, single.seconds,
-	    single.writes > 0 ? single.cpu * 1e6 / (double)single.writes : 0);
+	       "%.2f s, %.0f us CPU per write)\n",
+	       single.rate, (unsigned long long)single.writes, single.seconds,
+	       single.writes > 0 ? single.cpu * 1e6 / (double)single.writes
+	                         : 0);
 	printf("group commit:         %8.0f writes/s  (%llu writes in "
-	    "%.2f s, %.0f us CPU per write, %llu commits, %.1f writes per "
-	    "commit)\n", group.rate, (unsigned long long)group.writes,
-	    group.seconds,
-	    group.writes > 0 ? group.cpu * 1e6 / (double)group.writes : 0,
-	    (unsigned long long)batches,
-	    batches > 0 ? (double)jobs / (double)batches : 0.0);
+	       "%.2f s, %.0f us CPU per write, %llu commits, %.1f writes per "
+	       "commit)\n",
+	       group.rate, (unsigned long long)group.writes, group.seconds,
+	       group.writes > 0 ? group.cpu * 1e6 / (double)group.writes : 0,
+	       (unsigned long long)batches,
+	       batches > 0 ? (double)jobs / (double)batches : 0.0);
 	printf("ratio: %.1fx (goal >= 10x): %s\n", ratio,
-	    ratio >= 10.0 ? "met" : "NOT met");
+	       ratio >= 10.0 ? "met" : "NOT met");
 	printf("per-round ratio: min %.1fx, median %.1fx, max %.1fx\n", rr[0],
-	    rr[seconds / 2], rr[seconds - 1]);
+	       rr[seconds / 2], rr[seconds - 1]);
 	printf("all acknowledged records verified after reopen\n");
 	free(rr);
 
@@ -412,7 +420,8 @@ main(int argc, char **argv)
 	unlink(group_path);
 	for (int k = 0; k < 2; k++) {
 		const char *p = k == 0 ? single_path : group_path;
-		char *wal = xasprintf("%s-wal", p), *shm = xasprintf("%s-shm", p);
+		char *wal = xasprintf("%s-wal", p),
+		     *shm = xasprintf("%s-shm", p);
 
 		unlink(wal);
 		unlink(shm);

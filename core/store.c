@@ -36,7 +36,7 @@ struct store_stmt {
 	struct store *s;
 	sqlite3_stmt *st;
 	char *sql;
-	struct store_stmt *next; /* hash chain, or the transient list */
+	struct store_stmt *next;  /* hash chain, or the transient list */
 	const char *bind_problem; /* why the last bind failed, if ours */
 	bool in_use;
 	bool transient; /* a second copy of a busy cached statement */
@@ -49,7 +49,8 @@ struct store {
 	size_t n_stmts;
 	struct store_stmt *transient;
 	bool readonly;
-	pthread_mutex_t fault_mu; /* store_fault_inject may come from any thread */
+	pthread_mutex_t
+	    fault_mu; /* store_fault_inject may come from any thread */
 	int fault_code;
 	int fault_count;
 };
@@ -137,13 +138,13 @@ store_only_space(const char *p)
 }
 
 static struct store_stmt *
-store_stmt_make(struct store *s, const char *sql, bool transient,
-    struct err *e)
+store_stmt_make(struct store *s, const char *sql, bool transient, struct err *e)
 {
 	sqlite3_stmt *raw = NULL;
 	const char *tail = NULL;
 	int rc = sqlite3_prepare_v3(s->db, sql, -1,
-	    transient ? 0 : SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+	                            transient ? 0 : SQLITE_PREPARE_PERSISTENT,
+	                            &raw, &tail);
 
 	if (rc != SQLITE_OK) {
 		store_fail(s->db, rc, e, "prepare");
@@ -156,7 +157,7 @@ store_stmt_make(struct store *s, const char *sql, bool transient,
 	if (tail != NULL && !store_only_space(tail)) {
 		sqlite3_finalize(raw);
 		err_set(e, ERR_INTERNAL,
-		    "store: prepare: more than one statement");
+		        "store: prepare: more than one statement");
 		return NULL;
 	}
 	struct store_stmt *st = xcalloc(1, sizeof *st);
@@ -254,7 +255,9 @@ store_bind_textn(struct store_stmt *st, int idx, const char *s, size_t n)
 	if (s == NULL)
 		return store_bind_null(st, idx);
 	return sqlite3_bind_text64(st->st, idx, s, n, SQLITE_TRANSIENT,
-	    SQLITE_UTF8) == SQLITE_OK ? 0 : -1;
+	                           SQLITE_UTF8) == SQLITE_OK
+	           ? 0
+	           : -1;
 }
 
 int
@@ -336,9 +339,9 @@ store_bind_fail(struct store_stmt *st, struct err *e)
 {
 	if (st->bind_problem != NULL)
 		return err_set(e, ERR_INTERNAL, "store: bind: %s",
-		    st->bind_problem);
+		               st->bind_problem);
 	return err_set(e, ERR_INTERNAL, "store: bind: %s",
-	    sqlite3_errmsg(st->s->db));
+	               sqlite3_errmsg(st->s->db));
 }
 
 /* Stepping and columns. */
@@ -385,7 +388,7 @@ store_col_null(struct store_stmt *st, int col)
 
 static int
 store_vrun(struct store *s, struct err *e, const char *sql, const char *types,
-    va_list ap)
+           va_list ap)
 {
 	struct store_stmt *st = store_prepare(s, sql, e);
 	int rc;
@@ -405,7 +408,7 @@ store_vrun(struct store *s, struct err *e, const char *sql, const char *types,
 
 int
 store_run(struct store *s, struct err *e, const char *sql, const char *types,
-    ...)
+          ...)
 {
 	va_list ap;
 	int rc;
@@ -418,7 +421,7 @@ store_run(struct store *s, struct err *e, const char *sql, const char *types,
 
 int
 store_query_int(struct store *s, int64_t *v_r, struct err *e, const char *sql,
-    const char *types, ...)
+                const char *types, ...)
 {
 	struct store_stmt *st = store_prepare(s, sql, e);
 	va_list ap;
@@ -528,11 +531,12 @@ store_fault_from_env(struct store *s, struct err *e)
 	if (store_fault_inject(s, kind, count) == -1)
 		goto bad;
 	log_warn("store", "fault=%s count=%d armed by " STORE_FAULT_ENV, kind,
-	    count);
+	         count);
 	return 0;
 bad:
 	return err_set(e, ERR_CONFIG,
-	    "store: " STORE_FAULT_ENV " must be busy|ioerr|full[:COUNT]");
+	               "store: " STORE_FAULT_ENV
+	               " must be busy|ioerr|full[:COUNT]");
 }
 
 int
@@ -586,7 +590,8 @@ store_commit(struct store *s, struct err *e)
 
 	if (code != 0) {
 		store_rollback(s);
-		return err_set(e, ERR_TEMP,
+		return err_set(
+		    e, ERR_TEMP,
 		    "store: commit: %s (injected fault; rolled back)",
 		    sqlite3_errstr(code));
 	}
@@ -607,7 +612,7 @@ store_user_version(struct store *s)
 
 static int
 store_migrate(struct store *s, const struct store_migration *migs,
-    struct err *e)
+              struct err *e)
 {
 	const struct store_migration *m;
 	int latest = 0, cur;
@@ -619,7 +624,7 @@ store_migrate(struct store *s, const struct store_migration *migs,
 	}
 	if ((cur = store_user_version(s)) == -1)
 		return store_fail(s->db, sqlite3_errcode(s->db), e,
-		    "user_version");
+		                  "user_version");
 	if (cur > latest)
 		goto newer;
 	if (s->readonly)
@@ -632,7 +637,7 @@ store_migrate(struct store *s, const struct store_migration *migs,
 		/* Another connection may have migrated meanwhile. */
 		if ((cur = store_user_version(s)) == -1) {
 			store_fail(s->db, sqlite3_errcode(s->db), e,
-			    "user_version");
+			           "user_version");
 			store_rollback(s);
 			return -1;
 		}
@@ -649,7 +654,7 @@ store_migrate(struct store *s, const struct store_migration *migs,
 			return err_prefix(e, "migration %d", m->version);
 		}
 		str_fmt(sql, sizeof sql, "PRAGMA user_version = %d",
-		    m->version);
+		        m->version);
 		if (store_exec(s, sql, e) == -1) {
 			store_rollback(s);
 			return err_prefix(e, "migration %d", m->version);
@@ -662,13 +667,14 @@ store_migrate(struct store *s, const struct store_migration *migs,
 	return 0;
 newer:
 	return err_set(e, ERR_CONFIG,
-	    "store: database schema version %d is newer than this "
-	    "program's (%d)", cur, latest);
+	               "store: database schema version %d is newer than this "
+	               "program's (%d)",
+	               cur, latest);
 }
 
 static int
 store_pragma_text(struct store *s, const char *sql, char *dst, size_t size,
-    struct err *e)
+                  struct err *e)
 {
 	struct store_stmt *st = store_prepare(s, sql, e);
 	int rc;
@@ -687,7 +693,8 @@ store_pragma_text(struct store *s, const char *sql, char *dst, size_t size,
 
 int
 store_open_with(const char *path, unsigned flags,
-    const struct store_migration *migs, struct store **s_r, struct err *e)
+                const struct store_migration *migs, struct store **s_r,
+                struct err *e)
 {
 	struct store *s = xcalloc(1, sizeof *s);
 	int oflags = SQLITE_OPEN_NOMUTEX;
@@ -700,7 +707,7 @@ store_open_with(const char *path, unsigned flags,
 	s->tab = xcalloc(s->tab_size, sizeof *s->tab);
 	s->readonly = (flags & STORE_READONLY) != 0;
 	oflags |= s->readonly ? SQLITE_OPEN_READONLY
-			      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
 	if (rc != SQLITE_OK) {
 		store_fail(s->db, rc, e, "open");
@@ -710,12 +717,12 @@ store_open_with(const char *path, unsigned flags,
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	if (!s->readonly) {
 		if (store_pragma_text(s, "PRAGMA journal_mode=WAL", mode,
-		    sizeof mode, e) == -1)
+		                      sizeof mode, e) == -1)
 			goto fail;
 		if (strcmp(mode, "wal") != 0) {
 			err_set(e, ERR_CONFIG,
-			    "store: cannot use WAL mode (journal_mode=%s)",
-			    mode);
+			        "store: cannot use WAL mode (journal_mode=%s)",
+			        mode);
 			goto fail;
 		}
 	}
@@ -734,8 +741,7 @@ fail:
 }
 
 int
-store_open(const char *path, unsigned flags, struct store **s_r,
-    struct err *e)
+store_open(const char *path, unsigned flags, struct store **s_r, struct err *e)
 {
 	return store_open_with(path, flags, store_migrations, s_r, e);
 }
@@ -775,8 +781,8 @@ struct store_job {
 	struct store_job *next;
 	store_write_fn *fn;
 	store_done_fn *done;
-	void *arg;      /* for fn */
-	void *done_arg; /* for done: arg, but for store_writer_run */
+	void *arg;         /* for fn */
+	void *done_arg;    /* for done: arg, but for store_writer_run */
 	struct loop *loop; /* where done runs; NULL: the writer thread */
 	int status;
 	struct err err;
@@ -800,7 +806,7 @@ struct store_writer {
 	bool ckpt_wanted, ckpt_stop; /* under ckpt_mu */
 	pthread_mutex_t ckpt_run_mu; /* held by whoever checkpoints */
 	int wal_frames;              /* writer thread: frames in the WAL */
-	int ckpt_mark;               /* writer thread: frames at the last call */
+	int ckpt_mark; /* writer thread: frames at the last call */
 };
 
 static void
@@ -856,13 +862,13 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void
 store_checkpoint(struct store *s, const char *who)
 {
-	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
-	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	int rc = sqlite3_wal_checkpoint_v2(
+	    s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
 	/* BUSY: the other one is checkpointing; nothing lost either way. */
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 		log_warn("store", "event=checkpoint_failed by=%s reason=\"%s\"",
-		    who, sqlite3_errmsg(s->db));
+		         who, sqlite3_errmsg(s->db));
 }
 
 static void *
@@ -888,8 +894,7 @@ store_ckpt_main(void *arg)
 }
 
 static void
-store_writer_batch(struct store_writer *w, struct store_job *batch,
-    unsigned n)
+store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 {
 	struct store *s = w->s;
 	struct err e;
@@ -922,15 +927,18 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 			/* SQLite rolled the whole transaction back (I/O error,
 			 * disk full), or the job ended it: nothing of the batch
 			 * stands. */
-			err_set(&e, ERR_TEMP, "store: transaction lost in "
-			    "a job (%s)", j->status == -1 ? j->err.msg :
-			    "ended by the job");
+			err_set(&e, ERR_TEMP,
+			        "store: transaction lost in "
+			        "a job (%s)",
+			        j->status == -1 ? j->err.msg
+			                        : "ended by the job");
 			j->status = 0;
 			failed = true;
 			break;
 		}
 		if (j->status == 0) {
-			if (store_run(s, &e, "RELEASE store_writer_job", "") == -1) {
+			if (store_run(s, &e, "RELEASE store_writer_job", "") ==
+			    -1) {
 				failed = true;
 				break;
 			}
@@ -939,8 +947,9 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 		j->status = -1;
 		if (j->err.kind == ERR_NONE)
 			err_set(&j->err, ERR_INTERNAL,
-			    "store: job failed without a reason");
-		if (store_run(s, &e, "ROLLBACK TO store_writer_job", "") == -1 ||
+			        "store: job failed without a reason");
+		if (store_run(s, &e, "ROLLBACK TO store_writer_job", "") ==
+		        -1 ||
 		    store_run(s, &e, "RELEASE store_writer_job", "") == -1) {
 			failed = true;
 			break;
@@ -953,11 +962,11 @@ store_writer_batch(struct store_writer *w, struct store_job *batch,
 tell:
 	if (failed) {
 		atomic_fetch_add_explicit(&w->n_failed_batches, 1,
-		    memory_order_relaxed);
+		                          memory_order_relaxed);
 		/* Whatever the cause, nothing of the batch was written and
 		 * trying again later may work. */
 		log_warn("store", "event=batch_failed jobs=%u reason=\"%s\"", n,
-		    e.msg);
+		         e.msg);
 		store_batch_fail(batch, &e);
 	} else {
 		for (struct store_job *j = batch; j != NULL; j = j->next)
@@ -1005,7 +1014,7 @@ store_writer_main(void *arg)
 
 int
 store_writer_new(const char *path, const struct store_writer_opts *o,
-    struct store_writer **w_r, struct err *e)
+                 struct store_writer **w_r, struct err *e)
 {
 	struct store_writer *w = xcalloc(1, sizeof *w);
 	bool ckpt_started = false;
@@ -1019,7 +1028,7 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_mutex_init(&w->ckpt_run_mu, NULL);
 	w->batch_max = o != NULL && o->batch_max > 0 ? o->batch_max
-						     : STORE_BATCH_MAX_DEFAULT;
+	                                             : STORE_BATCH_MAX_DEFAULT;
 	w->loop = o != NULL ? o->loop : NULL;
 	w->tailp = &w->head;
 	if (store_open(path, 0, &w->s, e) == -1 ||
@@ -1037,8 +1046,10 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		err_set(e, ERR_TEMP, "store: cannot start the writer "
-		    "thread (error %d)", rc);
+		err_set(e, ERR_TEMP,
+		        "store: cannot start the writer "
+		        "thread (error %d)",
+		        rc);
 		goto fail;
 	}
 	*w_r = w;
@@ -1064,7 +1075,7 @@ fail:
 
 static void
 store_writer_submit_job(struct store_writer *w, store_write_fn *fn, void *arg,
-    store_done_fn *done, void *done_arg, struct loop *loop)
+                        store_done_fn *done, void *done_arg, struct loop *loop)
 {
 	struct store_job *j = xcalloc(1, sizeof *j);
 
@@ -1090,7 +1101,7 @@ store_writer_submit_job(struct store_writer *w, store_write_fn *fn, void *arg,
 
 void
 store_writer_submit(struct store_writer *w, store_write_fn *fn,
-    store_done_fn *done, void *arg)
+                    store_done_fn *done, void *arg)
 {
 	store_writer_submit_job(w, fn, arg, done, arg, w->loop);
 }
@@ -1115,7 +1126,7 @@ store_wait_done(void *arg, int status, const struct err *e)
 
 int
 store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
-    struct err *e)
+                 struct err *e)
 {
 	struct store_wait wt;
 
@@ -1135,7 +1146,7 @@ store_writer_run(struct store_writer *w, store_write_fn *fn, void *arg,
 
 void
 store_writer_stats(struct store_writer *w, uint64_t *batches_r,
-    uint64_t *jobs_r, uint64_t *failed_r)
+                   uint64_t *jobs_r, uint64_t *failed_r)
 {
 	if (batches_r != NULL)
 		*batches_r = atomic_load(&w->n_batches);
@@ -1165,9 +1176,9 @@ store_writer_free(struct store_writer **wp)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	log_debug("store", "writer stopped batches=%llu jobs=%llu failed=%llu",
-	    (unsigned long long)atomic_load(&w->n_batches),
-	    (unsigned long long)atomic_load(&w->n_jobs),
-	    (unsigned long long)atomic_load(&w->n_failed_batches));
+	          (unsigned long long)atomic_load(&w->n_batches),
+	          (unsigned long long)atomic_load(&w->n_jobs),
+	          (unsigned long long)atomic_load(&w->n_failed_batches));
 	assert(w->head == NULL);
 	pthread_mutex_lock(&w->ckpt_mu);
 	w->ckpt_stop = true;

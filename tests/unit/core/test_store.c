@@ -70,27 +70,29 @@ query(struct store *s, const char *sql)
 }
 
 static const struct store_migration mig_two[] = {
-	{1, "one", "CREATE TABLE a (x INTEGER);"},
-	{2, "two", "INSERT INTO a (x) VALUES (7);"},
-	{0, NULL, NULL},
+    {1, "one", "CREATE TABLE a (x INTEGER);"},
+    {2, "two", "INSERT INTO a (x) VALUES (7);"},
+    {0, NULL, NULL},
 };
 
 static const struct store_migration mig_one[] = {
-	{1, "one", "CREATE TABLE a (x INTEGER);"},
-	{0, NULL, NULL},
+    {1, "one", "CREATE TABLE a (x INTEGER);"},
+    {0, NULL, NULL},
 };
 
 static const struct store_migration mig_bad_second[] = {
-	{1, "one", "CREATE TABLE a (x INTEGER);"},
-	{2, "bad", "CREATE TABLE b (y INTEGER); INSERT INTO a (x) VALUES (1);"
-	    "INSERT INTO nosuch VALUES (1);"},
-	{0, NULL, NULL},
+    {1, "one", "CREATE TABLE a (x INTEGER);"},
+    {2, "bad",
+     "CREATE TABLE b (y INTEGER); INSERT INTO a (x) VALUES (1);"
+     "INSERT INTO nosuch VALUES (1);"},
+    {0, NULL, NULL},
 };
 
 static const struct store_migration mig_test[] = {
-	{1, "test", "CREATE TABLE t (k INTEGER PRIMARY KEY, grp INTEGER,"
-	    " v BLOB, name TEXT UNIQUE);"},
-	{0, NULL, NULL},
+    {1, "test",
+     "CREATE TABLE t (k INTEGER PRIMARY KEY, grp INTEGER,"
+     " v BLOB, name TEXT UNIQUE);"},
+    {0, NULL, NULL},
 };
 
 /* Migrations. */
@@ -135,7 +137,7 @@ test_store_failed_migration_leaves_the_previous_version(void **state)
 	struct err e = {0};
 
 	assert_int_equal(store_open_with(f->path, 0, mig_bad_second, &s, &e),
-	    -1);
+	                 -1);
 	assert_null(s);
 	assert_int_equal(e.kind, ERR_INTERNAL);
 	assert_non_null(strstr(e.msg, "migration 2"));
@@ -145,7 +147,8 @@ test_store_failed_migration_leaves_the_previous_version(void **state)
 	/* Nothing of migration 2 stands. */
 	assert_int_equal(query(s, "SELECT count(*) FROM a"), 0);
 	assert_int_equal(query(s, "SELECT count(*) FROM sqlite_master"
-	    " WHERE name = 'b'"), 0);
+	                          " WHERE name = 'b'"),
+	                 0);
 	store_free(&s);
 }
 
@@ -162,8 +165,8 @@ test_store_database_newer_than_the_code_is_a_config_error(void **state)
 	assert_int_equal(e.kind, ERR_CONFIG);
 	assert_non_null(strstr(e.msg, "newer"));
 	e.kind = ERR_NONE;
-	assert_int_equal(store_open_with(f->path, STORE_READONLY, mig_one, &s,
-	    &e), -1);
+	assert_int_equal(
+	    store_open_with(f->path, STORE_READONLY, mig_one, &s, &e), -1);
 	assert_int_equal(e.kind, ERR_CONFIG);
 }
 
@@ -175,11 +178,11 @@ test_store_readonly_open_does_not_migrate(void **state)
 	struct err e = {0};
 
 	store_free(&s);
-	assert_int_equal(store_open_with(f->path, STORE_READONLY, mig_two, &s,
-	    &e), 0);
+	assert_int_equal(
+	    store_open_with(f->path, STORE_READONLY, mig_two, &s, &e), 0);
 	assert_int_equal(store_user_version(s), 1);
 	assert_int_equal(store_run(s, &e, "INSERT INTO a (x) VALUES (1)", ""),
-	    -1);
+	                 -1);
 	store_free(&s);
 }
 
@@ -198,8 +201,7 @@ test_store_open_of_missing_directory_is_temp(void **state)
 }
 
 static void
-test_store_open_uses_wal_full_sync_foreign_keys_and_busy_timeout(
-    void **state)
+test_store_open_uses_wal_full_sync_foreign_keys_and_busy_timeout(void **state)
 {
 	struct fix *f = *state;
 	struct store *s = open_ok(f->path, mig_one);
@@ -245,17 +247,21 @@ test_store_bindv_binds_each_type(void **state)
 	size_t n = 0;
 	const uint8_t blob[4] = {0, 1, 0xfe, 0};
 
-	assert_int_equal(store_exec(s, "CREATE TABLE v (a, b, c, d, e, g)",
-	    &e), 0);
+	assert_int_equal(store_exec(s, "CREATE TABLE v (a, b, c, d, e, g)", &e),
+	                 0);
 	assert_int_equal(store_run(s, &e, "INSERT INTO v VALUES (?,?,?,?,?,?)",
-	    "iIsbns", -5, (int64_t)1 << 40, "text", blob, sizeof blob,
-	    (const char *)NULL), 0);
-	st = store_prepare(s, "SELECT typeof(a), typeof(b), typeof(c),"
-	    " typeof(d), typeof(e), typeof(g), a, b, c, d FROM v", &e);
+	                           "iIsbns", -5, (int64_t)1 << 40, "text", blob,
+	                           sizeof blob, (const char *)NULL),
+	                 0);
+	st =
+	    store_prepare(s,
+	                  "SELECT typeof(a), typeof(b), typeof(c),"
+	                  " typeof(d), typeof(e), typeof(g), a, b, c, d FROM v",
+	                  &e);
 	assert_non_null(st);
 	assert_int_equal(store_step(st, &e), 1);
-	const char *want[] = {"integer", "integer", "text", "blob", "null",
-	    "null"};
+	const char *want[] = {"integer", "integer", "text",
+	                      "blob",    "null",    "null"};
 	for (int i = 0; i < 6; i++) {
 		const char *got = store_col_text(st, i);
 
@@ -273,12 +279,12 @@ test_store_bindv_binds_each_type(void **state)
 
 	/* Too few or too many values, or an unknown letter, fail. */
 	assert_int_equal(store_run(s, &e, "INSERT INTO v (a) VALUES (?)", ""),
-	    -1);
+	                 -1);
 	assert_int_equal(e.kind, ERR_INTERNAL);
-	assert_int_equal(store_run(s, &e, "INSERT INTO v (a) VALUES (?)", "ii",
-	    1, 2), -1);
-	assert_int_equal(store_run(s, &e, "INSERT INTO v (a) VALUES (?)", "x",
-	    1), -1);
+	assert_int_equal(
+	    store_run(s, &e, "INSERT INTO v (a) VALUES (?)", "ii", 1, 2), -1);
+	assert_int_equal(
+	    store_run(s, &e, "INSERT INTO v (a) VALUES (?)", "x", 1), -1);
 	assert_int_equal(query(s, "SELECT count(*) FROM v"), 1);
 
 	/* An empty blob stays a blob; text with a length. */
@@ -290,8 +296,10 @@ test_store_bindv_binds_each_type(void **state)
 	assert_int_equal(store_bind_int(st, 3, 1), -1); /* out of range */
 	assert_int_equal(store_step(st, &e), 0);
 	store_stmt_done(st);
-	assert_int_equal(query(s, "SELECT count(*) FROM v WHERE"
-	    " typeof(a) = 'blob' AND length(a) = 0 AND b = 'abc'"), 1);
+	assert_int_equal(
+	    query(s, "SELECT count(*) FROM v WHERE"
+	             " typeof(a) = 'blob' AND length(a) = 0 AND b = 'abc'"),
+	    1);
 	store_free(&s);
 }
 
@@ -308,13 +316,17 @@ test_store_step_and_columns_read_rows(void **state)
 		char name[16];
 
 		snprintf(name, sizeof name, "n%d", i);
-		assert_int_equal(store_run(s, &e, "INSERT INTO t (grp, v, name)"
-		    " VALUES (?, ?, ?)", "ins", i,
-		    name), 0);
+		assert_int_equal(store_run(s, &e,
+		                           "INSERT INTO t (grp, v, name)"
+		                           " VALUES (?, ?, ?)",
+		                           "ins", i, name),
+		                 0);
 		assert_int_equal(store_last_rowid(s), i);
 	}
-	st = store_prepare(s, "SELECT k, grp, v, name FROM t WHERE grp >= ?"
-	    " ORDER BY k", &e);
+	st = store_prepare(s,
+	                   "SELECT k, grp, v, name FROM t WHERE grp >= ?"
+	                   " ORDER BY k",
+	                   &e);
 	assert_non_null(st);
 	assert_int_equal(store_bindv(st, "i", 2), 0);
 	while ((rc = store_step(st, &e)) == 1) {
@@ -329,10 +341,16 @@ test_store_step_and_columns_read_rows(void **state)
 	assert_int_equal(rows, 2);
 	store_stmt_done(st);
 	int64_t v = 0;
-	assert_int_equal(store_query_int(s, &v, &e, "SELECT k FROM t WHERE"
-	    " name = ?", "s", "n9"), 0);
-	assert_int_equal(store_query_int(s, &v, &e, "SELECT k FROM t WHERE"
-	    " name = ?", "s", "n3"), 1);
+	assert_int_equal(store_query_int(s, &v, &e,
+	                                 "SELECT k FROM t WHERE"
+	                                 " name = ?",
+	                                 "s", "n9"),
+	                 0);
+	assert_int_equal(store_query_int(s, &v, &e,
+	                                 "SELECT k FROM t WHERE"
+	                                 " name = ?",
+	                                 "s", "n3"),
+	                 1);
 	assert_int_equal(v, 3);
 	store_free(&s);
 }
@@ -407,18 +425,24 @@ test_store_constraint_violation_is_perm_without_the_value(void **state)
 	struct err e = {0};
 	const char *secret = "Doe^Jane^19700101";
 
-	assert_int_equal(store_run(s, &e, "INSERT INTO t (name) VALUES (?)",
-	    "s", secret), 0);
-	assert_int_equal(store_run(s, &e, "INSERT INTO t (name) VALUES (?)",
-	    "s", secret), -1);
+	assert_int_equal(
+	    store_run(s, &e, "INSERT INTO t (name) VALUES (?)", "s", secret),
+	    0);
+	assert_int_equal(
+	    store_run(s, &e, "INSERT INTO t (name) VALUES (?)", "s", secret),
+	    -1);
 	assert_int_equal(e.kind, ERR_PERM);
 	assert_non_null(strstr(e.msg, "UNIQUE"));
 	assert_null(strstr(e.msg, "Doe"));
 	/* Foreign keys are enforced. */
-	assert_int_equal(store_exec(s, "CREATE TABLE p (id INTEGER PRIMARY KEY);"
-	    "CREATE TABLE c (p INTEGER REFERENCES p(id));", &e), 0);
+	assert_int_equal(
+	    store_exec(s,
+	               "CREATE TABLE p (id INTEGER PRIMARY KEY);"
+	               "CREATE TABLE c (p INTEGER REFERENCES p(id));",
+	               &e),
+	    0);
 	assert_int_equal(store_run(s, &e, "INSERT INTO c VALUES (?)", "i", 5),
-	    -1);
+	                 -1);
 	assert_int_equal(e.kind, ERR_PERM);
 	store_free(&s);
 }
@@ -455,16 +479,23 @@ test_store_commit_fault_is_temp_and_rolls_back(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(store_fault_inject(s, kinds[i], 1), 0);
 		assert_int_equal(store_begin(s, &e), 0);
-		assert_int_equal(store_run(s, &e, "INSERT INTO t (grp) VALUES"
-		    " (?)", "i", i), 0);
+		assert_int_equal(store_run(s, &e,
+		                           "INSERT INTO t (grp) VALUES"
+		                           " (?)",
+		                           "i", i),
+		                 0);
 		assert_int_equal(store_commit(s, &e), -1);
 		if (e.kind != ERR_TEMP)
-			fail_msg("%s: got kind %d, want TEMP", kinds[i], e.kind);
+			fail_msg("%s: got kind %d, want TEMP", kinds[i],
+			         e.kind);
 		assert_int_equal(query(s, "SELECT count(*) FROM t"), 0);
 		/* The next commit goes through. */
 		assert_int_equal(store_begin(s, &e), 0);
-		assert_int_equal(store_run(s, &e, "INSERT INTO t (grp) VALUES"
-		    " (?)", "i", i), 0);
+		assert_int_equal(store_run(s, &e,
+		                           "INSERT INTO t (grp) VALUES"
+		                           " (?)",
+		                           "i", i),
+		                 0);
 		assert_int_equal(store_commit(s, &e), 0);
 		assert_int_equal(query(s, "SELECT count(*) FROM t"), 1);
 		assert_int_equal(store_run(s, &e, "DELETE FROM t", ""), 0);
@@ -485,8 +516,11 @@ test_store_fault_env_arms_every_connection(void **state)
 	s2 = open_ok(f->path, mig_test);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(store_begin(s, &e), 0);
-		assert_int_equal(store_run(s, &e, "INSERT INTO t (grp) VALUES"
-		    " (1)", ""), 0);
+		assert_int_equal(store_run(s, &e,
+		                           "INSERT INTO t (grp) VALUES"
+		                           " (1)",
+		                           ""),
+		                 0);
 		assert_int_equal(store_commit(s, &e), i < 2 ? -1 : 0);
 	}
 	assert_int_equal(store_begin(s2, &e), 0);
@@ -513,8 +547,10 @@ writer_setup(void **state)
 	setup(state);
 	f = *state;
 	if (store_open(f->path, 0, &s, &e) == -1 ||
-	    store_exec(s, "CREATE TABLE t (k INTEGER PRIMARY KEY,"
-	    " grp INTEGER, v BLOB, name TEXT UNIQUE)", &e) == -1)
+	    store_exec(s,
+	               "CREATE TABLE t (k INTEGER PRIMARY KEY,"
+	               " grp INTEGER, v BLOB, name TEXT UNIQUE)",
+	               &e) == -1)
 		fail_msg("setup: %s", e.msg);
 	store_free(&s);
 	return 0;
@@ -533,8 +569,8 @@ insert_row(struct store *s, void *arg, struct err *e)
 	uint8_t v[64];
 
 	memset(v, r->k & 0xff, sizeof v);
-	if (store_run(s, e, "INSERT INTO t (k, grp, v) VALUES (?, ?, ?)",
-	    "iib", r->k, r->grp, v, sizeof v) == -1)
+	if (store_run(s, e, "INSERT INTO t (k, grp, v) VALUES (?, ?, ?)", "iib",
+	              r->k, r->grp, v, sizeof v) == -1)
 		return -1;
 	if (r->fail)
 		return err_set(e, ERR_PERM, "job %d refuses", r->k);
@@ -587,8 +623,8 @@ test_store_writer_16_threads_x_200_jobs_are_durable(void **state)
 	assert_int_equal(store_writer_new(f->path, NULL, &w, &e), 0);
 	for (int i = 0; i < 16; i++) {
 		ta[i] = (struct thread_arg){w, i + 1, 0};
-		assert_int_equal(pthread_create(&th[i], NULL, writer_thread,
-		    &ta[i]), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, writer_thread, &ta[i]), 0);
 	}
 	for (int i = 0; i < 16; i++) {
 		pthread_join(th[i], NULL);
@@ -608,7 +644,8 @@ test_store_writer_16_threads_x_200_jobs_are_durable(void **state)
 	assert_int_equal(query(s, "SELECT count(*) FROM t"), 16 * 200);
 	assert_int_equal(query(s, "SELECT count(DISTINCT grp) FROM t"), 16);
 	assert_int_equal(query(s, "SELECT count(*) FROM t WHERE"
-	    " k % 1000 >= 200 OR length(v) != 64"), 0);
+	                          " k % 1000 >= 200 OR length(v) != 64"),
+	                 0);
 	store_free(&s);
 }
 
@@ -627,7 +664,7 @@ insert_big(struct store *s, void *arg, struct err *e)
 
 	memset(v, r->k & 0xff, sizeof v);
 	return store_run(s, e, "INSERT INTO t (k, grp, v) VALUES (?, ?, ?)",
-	    "iib", r->k, r->grp, v, sizeof v);
+	                 "iib", r->k, r->grp, v, sizeof v);
 }
 
 static void *
@@ -660,8 +697,8 @@ test_store_writer_checkpoints_keep_the_wal_bounded(void **state)
 	assert_int_equal(store_writer_new(f->path, NULL, &w, &e), 0);
 	for (int i = 0; i < 8; i++) {
 		ba[i] = (struct big_arg){w, i + 1, 1200, 0};
-		assert_int_equal(pthread_create(&th[i], NULL, big_thread,
-		    &ba[i]), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, big_thread, &ba[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
@@ -810,14 +847,16 @@ struct batch {
 
 static void
 batch_submit(struct batch *b, struct store_writer *w, int n, int base,
-    int fail_slot, store_done_fn *done, void *ctx)
+             int fail_slot, store_done_fn *done, void *ctx)
 {
 	gate_init(&b->gate);
 	tally_init(&b->tally);
 	for (int i = 0; i <= n; i++) {
-		b->tj[i] = (struct tjob){&b->tally, i,
-		    {base, base + i, i == fail_slot}, i == 0 ? &b->gate : NULL,
-		    ctx};
+		b->tj[i] = (struct tjob){&b->tally,
+		                         i,
+		                         {base, base + i, i == fail_slot},
+		                         i == 0 ? &b->gate : NULL,
+		                         ctx};
 		store_writer_submit(w, tjob_fn, done, &b->tj[i]);
 		if (i == 0)
 			gate_wait_entered(&b->gate);
@@ -866,13 +905,13 @@ test_store_writer_commit_fault_fails_every_job_of_the_batch(void **state)
 		assert_int_equal(store_writer_new(f->path, NULL, &w, &e), 0);
 		batch_submit(b, w, 10, 1000 * (k + 1), -1, tally_done, NULL);
 		/* The batch of job 0 and the batch of the ten behind it. */
-		assert_int_equal(store_fault_inject(store_writer_store(w),
-		    kinds[k], 2), 0);
+		assert_int_equal(
+		    store_fault_inject(store_writer_store(w), kinds[k], 2), 0);
 		gate_open(&b->gate);
 		tally_wait(&b->tally, 11);
 		if (b->tally.temp != 11)
 			fail_msg("%s: got %d TEMP, want 11", kinds[k],
-			    b->tally.temp);
+			         b->tally.temp);
 		for (int i = 0; i <= 10; i++)
 			assert_int_equal(b->tally.calls[i], 1);
 		assert_non_null(strstr(b->tally.err[3].msg, "injected"));
@@ -936,8 +975,8 @@ open_gate_later(void *arg)
 	for (;;) {
 		struct tjob *probe = &d->probes[d->n_probes];
 
-		*probe = (struct tjob){&d->probe_tally, d->n_probes, {0, 0, false},
-		    NULL, d};
+		*probe = (struct tjob){
+		    &d->probe_tally, d->n_probes, {0, 0, false}, NULL, d};
 		if (++d->n_probes == 64)
 			abort();
 		store_writer_submit(d->w, noop_job, tally_done, probe);
@@ -1029,8 +1068,8 @@ test_store_writer_tells_done_on_the_loop_thread(void **state)
 	assert_int_equal(store_writer_new(f->path, &o, &w, &e), 0);
 	tally_init(&lt->tally);
 	for (int i = 0; i < 20; i++) {
-		lt->tj[i] = (struct tjob){&lt->tally, i, {3, 300 + i, i == 5},
-		    NULL, lt};
+		lt->tj[i] = (struct tjob){
+		    &lt->tally, i, {3, 300 + i, i == 5}, NULL, lt};
 		store_writer_submit(w, tjob_fn, loop_done, &lt->tj[i]);
 	}
 	assert_int_equal(loop_run(lt->loop), 0);
@@ -1054,68 +1093,63 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_store_migrations_apply_once_in_order, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_migrations_move_forward_from_an_older_version,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_failed_migration_leaves_the_previous_version,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_database_newer_than_the_code_is_a_config_error,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_readonly_open_does_not_migrate, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_open_of_missing_directory_is_temp, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_open_uses_wal_full_sync_foreign_keys_and_busy_timeout,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_default_migrations_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_bindv_binds_each_type, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_step_and_columns_read_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_prepare_caches_statements_by_text, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_constraint_violation_is_perm_without_the_value,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_busy_lock_is_temp,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_commit_fault_is_temp_and_rolls_back, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_fault_env_arms_every_connection, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_16_threads_x_200_jobs_are_durable,
-		    writer_setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_checkpoints_keep_the_wal_bounded,
-		    writer_setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_failing_job_rolls_back_only_itself,
-		    writer_setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_commit_fault_fails_every_job_of_the_batch,
-		    writer_setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_run_returns_the_job_error, writer_setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_free_drains_the_queue, writer_setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_store_writer_tells_done_on_the_loop_thread,
-		    writer_setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_migrations_apply_once_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_migrations_move_forward_from_an_older_version, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_failed_migration_leaves_the_previous_version, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_database_newer_than_the_code_is_a_config_error,
+	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_readonly_open_does_not_migrate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_open_of_missing_directory_is_temp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_open_uses_wal_full_sync_foreign_keys_and_busy_timeout,
+	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_default_migrations_open,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_bindv_binds_each_type,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_step_and_columns_read_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_prepare_caches_statements_by_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_constraint_violation_is_perm_without_the_value,
+	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_busy_lock_is_temp, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_commit_fault_is_temp_and_rolls_back, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_fault_env_arms_every_connection, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_16_threads_x_200_jobs_are_durable,
+	        writer_setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_checkpoints_keep_the_wal_bounded,
+	        writer_setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_failing_job_rolls_back_only_itself,
+	        writer_setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_commit_fault_fails_every_job_of_the_batch,
+	        writer_setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_run_returns_the_job_error, writer_setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_free_drains_the_queue, writer_setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_writer_tells_done_on_the_loop_thread, writer_setup,
+	        teardown),
 	};
 
 	log_set_level(LOG_LEVEL_WARN);
