@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "certs/selfsigned.h"
 #include "core/buf.h"
+#include "core/str.h"
 #include "core/xmalloc.h"
 #include "gateway/demo.h"
 #include "gateway/instance.h"
@@ -92,7 +94,7 @@ cmd_init(int argc, char **argv)
 	struct config *cfg;
 	struct err e;
 	bool demo = false;
-	char *dir, *conf;
+	char *dir, *conf, *chosen = NULL, host[256];
 	int c, rc = 1;
 
 	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
@@ -115,6 +117,15 @@ cmd_init(int argc, char **argv)
 		    argv[optind]);
 
 	dir = instance_resolve_dir(dir_opt);
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		str_lcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	chosen = xasprintf("%s"
+	    "[smtp]\n"
+	    "# A self-signed certificate made by init: replace it.\n"
+	    "tls_cert = keys/smtp-tls.pem\n"
+	    "tls_key = keys/smtp-tls.key\n",
+	    demo ? demo_config_text() : "");
 	conf = xasprintf("%s/directgate.conf", dir);
 	if (access(conf, F_OK) == 0) {
 		cmd_fail("an instance already exists at %s", dir);
@@ -123,7 +134,7 @@ cmd_init(int argc, char **argv)
 	if (mkdir_mode(dir, 0750) != 0)
 		goto out;
 	cfg = instance_config_new(dir);
-	rc = write_conf(conf, cfg, demo ? demo_config_text() : "");
+	rc = write_conf(conf, cfg, chosen);
 	config_free(&cfg);
 	if (rc != 0)
 		goto out;
@@ -136,6 +147,11 @@ cmd_init(int argc, char **argv)
 	    mkdir_mode(config_path(in->cfg, "core", "spool"), 0750) != 0 ||
 	    mkdir_mode(config_path(in->cfg, "core", "mail"), 0755) != 0)
 		goto out;
+	if (selfsigned_write(config_path(in->cfg, "smtp", "tls_cert"),
+	    config_path(in->cfg, "smtp", "tls_key"), host, &e) != 0) {
+		cmd_fail("TLS certificate: %s", e.msg);
+		goto out;
+	}
 	if (instance_store(in, &e) == NULL) {
 		cmd_fail("store: %s", e.msg);
 		goto out;
@@ -148,6 +164,7 @@ cmd_init(int argc, char **argv)
 	rc = 0;
 out:
 	instance_free(&in);
+	free(chosen);
 	free(conf);
 	free(dir);
 	return rc;

@@ -117,6 +117,7 @@ serve_run(struct instance *in)
 	log_info(NULL, "event=stopped%s", rc != 0 ? " forced=yes" : "");
 	rc = 0;
 out:
+	hisp_close(ctx.hisp);
 	/* The writer commits what is queued; its answers run in loop_free. */
 	store_writer_free(&ctx.writer);
 	loop_free(&ctx.loop);

@@ -4,9 +4,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certs/discover_config.h"
+#include "certs/dns.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
+#include "hisp/hisp_config.h"
+#include "hisp/outbound.h"
+#include "hisp/route.h"
+#include "hisp/smtp_listener.h"
+#include "hisp/tls.h"
 #include "hisp/trust.h"
 
 struct hisp {
@@ -16,9 +23,81 @@ struct hisp {
 	struct trust_holder *trust;
 	struct queue_runner *runner;
 	struct deliver_ctx deliver;
+	struct outbound_ctx outbound;
+	struct dns *dns;
+	struct tls_ctx *tls_server, *tls_client;
+	struct smtp_listener *mx, *submission;
 	char hostname[256];
 	int64_t expire_s;
 };
+
+static int
+hisp_start_outbound(struct hisp *h, const struct hisp_params *p,
+    struct err *e)
+{
+	const struct config *cfg = p->cfg;
+	struct outbound_ctx *o = &h->outbound;
+	struct dns_settings ds;
+	const char *ca = config_path(cfg, "smtp_client", "tls_ca_file");
+
+	discover_config_read(cfg, &ds, &o->discover);
+	if (dns_new(p->loop, &ds, &h->dns, e) != 0)
+		return err_prefix(e, "dns");
+	o->loop = p->loop;
+	o->db_path = config_path(cfg, "core", "store");
+	o->writer = p->writer;
+	o->trust = h->trust;
+	o->dns = h->dns;
+	o->routes = route_map_parse(config_str(cfg, "delivery", "transport"),
+	    e);
+	if (o->routes == NULL)
+		return err_prefix(e, "[delivery] transport");
+	o->mx_port = (uint16_t)config_int(cfg, "delivery", "mx_port");
+	h->tls_client = tls_ctx_new_client(ca[0] != '\0' ? ca : NULL,
+	    config_bool(cfg, "smtp_client", "tls_verify"), e);
+	if (h->tls_client == NULL)
+		return err_prefix(e, "[smtp_client] TLS");
+	o->tls = h->tls_client;
+	if (hisp_config_client_params(cfg, h->hostname, &o->client, e) != 0)
+		return -1;
+	o->expire_s = h->expire_s;
+	o->runner = h->runner;
+	queue_runner_set_handler(h->runner, QUEUE_OUT, outbound_handle, o);
+	return 0;
+}
+
+static int
+hisp_start_smtp(struct hisp *h, const struct hisp_params *p, struct err *e)
+{
+	const struct config *cfg = p->cfg;
+	const char *cert = config_path(cfg, "smtp", "tls_cert");
+	const char *key = config_path(cfg, "smtp", "tls_key");
+	struct smtp_listener_params lp = {0};
+
+	if (cert[0] != '\0' || key[0] != '\0') {
+		h->tls_server = tls_ctx_new_server(cert, key, e);
+		if (h->tls_server == NULL)
+			return err_prefix(e, "[smtp] tls_cert/tls_key");
+	}
+	lp.loop = p->loop;
+	lp.writer = p->writer;
+	lp.runner = h->runner;
+	lp.cfg = cfg;
+	lp.db_path = config_path(cfg, "core", "store");
+	lp.tls = h->tls_server;
+	lp.hostname = h->hostname;
+	lp.expire_s = h->expire_s;
+	lp.kind = HISP_LISTENER_MX;
+	lp.listen = config_str(cfg, "smtp", "listen");
+	if (lp.listen[0] != '\0' && smtp_listener_start(&lp, &h->mx, e) != 0)
+		return -1;
+	lp.kind = HISP_LISTENER_SUBMISSION;
+	lp.listen = config_str(cfg, "smtp", "submission_listen");
+	if (lp.listen[0] != '\0' &&
+	    smtp_listener_start(&lp, &h->submission, e) != 0)
+		return -1;
+	return 0;
+}
 
 int
 hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
@@ -32,9 +111,8 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 	h->loop = p->loop;
 	h->writer = p->writer;
 	h->cfg = cfg;
-	if (gethostname(h->hostname, sizeof(h->hostname)) != 0)
-		str_lcpy(h->hostname, "localhost", sizeof(h->hostname));
-	h->hostname[sizeof(h->hostname) - 1] = '\0';
+	if (hisp_config_hostname(cfg, h->hostname, sizeof(h->hostname), e) != 0)
+		goto fail;
 	h->expire_s = config_int(cfg, "queue", "expire") / 1000;
 	if (trust_holder_new(p->loop, db, cfg,
 	    config_int(cfg, "queue", "policy_check"), &h->trust, e) != 0)
@@ -59,6 +137,8 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 	    &h->deliver);
 	queue_runner_set_handler(h->runner, QUEUE_LOCAL, deliver_handle,
 	    &h->deliver);
+	if (hisp_start_outbound(h, p, e) != 0 || hisp_start_smtp(h, p, e) != 0)
+		goto fail;
 	queue_runner_start(h->runner);
 	*h_r = h;
 	return 0;
@@ -68,13 +148,27 @@ fail:
 }
 
 void
+hisp_close(struct hisp *h)
+{
+	if (h == NULL)
+		return;
+	h->outbound.dns = NULL;
+	dns_free(&h->dns);
+}
+
+void
 hisp_free(struct hisp **hp)
 {
 	struct hisp *h;
 
 	if (hp == NULL || (h = *hp) == NULL)
 		return;
+	smtp_listener_free(&h->mx);
+	smtp_listener_free(&h->submission);
 	queue_runner_free(&h->runner);
+	route_map_free(&h->outbound.routes);
+	tls_ctx_free(&h->tls_server);
+	tls_ctx_free(&h->tls_client);
 	trust_holder_free(&h->trust);
 	free(h);
 	*hp = NULL;

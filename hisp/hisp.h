@@ -25,7 +25,10 @@ struct hisp;
 /* Starts everything; registers its stop hooks on the loop. */
 int hisp_start(const struct hisp_params *p, struct hisp **h_r,
     struct err *e);
-/* After the loop ended. Accepts NULL. */
+/* Right after the loop ended, before loop_free: releases what needs the
+ * loop to close (the resolver). Accepts NULL. */
+void hisp_close(struct hisp *h);
+/* After loop_free. Accepts NULL. */
 void hisp_free(struct hisp **hp);
 
 /* Queues a message from a local sender (the notification agent): sealed

@@ -13,6 +13,11 @@ const struct config_def queue_config_defs[] = {
 	    "deliveries in flight"},
 	{"queue", "policy_check", CONFIG_DURATION, "2s", 0, 3600000,
 	    "how often changed keys and anchors are noticed (0: only SIGHUP)"},
+	{"delivery", "transport", CONFIG_STR, "", 0, 0,
+	    "next hops by domain: \"b.example=host:port, *=relay:25\";"
+	    " other domains by MX"},
+	{"delivery", "mx_port", CONFIG_INT, "25", 1, 65535,
+	    "port of the mail exchangers found by MX lookup"},
 	{"mailbox", "owner", CONFIG_STR, "", 0, 0,
 	    "user owning the Maildirs (for the IMAP server), e.g. mail"},
 	{"mailbox", "dovecot_passwd", CONFIG_PATH, "dovecot.passwd", 0, 0,

@@ -102,15 +102,26 @@ class Processes:
 class Instance:
     """A directgate instance in DIR: init, configure, serve, stop."""
 
-    def __init__(self, tmp, name="gw", demo=False, config=""):
+    def __init__(self, tmp, name="gw", demo=False, config="", host="127.0.0.1"):
         self.dir = os.path.join(tmp, name)
         self.name = name
         self.proc = None
+        self.host = host
         self.log_path = os.path.join(self.dir, "serve.log")
         args = ["init", "--dir", self.dir]
         if demo:
             args.append("--demo")
         self.cli(*args)
+        # Every listener on a port of its own, so that tests run in
+        # parallel: self.smtp_port (25's role), self.submission_port (587's),
+        # self.mllp_port.
+        self.smtp_port = free_port(host)
+        self.submission_port = free_port(host)
+        self.mllp_port = free_port(host)
+        self.configure("[smtp]\nlisten = %s:%d\nsubmission_listen = %s:%d\n"
+                       "[mllp]\nlisten = %s:%d\n"
+                       % (host, self.smtp_port, host, self.submission_port,
+                          host, self.mllp_port))
         if config:
             self.configure(config)
 

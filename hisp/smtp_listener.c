@@ -1,0 +1,632 @@
+#include "hisp/smtp_listener.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <uv.h>
+
+#include "certs/domain.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xmalloc.h"
+#include "hisp/address.h"
+#include "hisp/conn.h"
+#include "hisp/smtp_server.h"
+
+#define LISTENER_MAX_ADDRS 8
+
+struct session;
+
+struct smtp_listener {
+	struct smtp_listener_params p;
+	char *listen;
+	char *hostname;
+	char *db_path;
+	struct smtp_server_params sp;
+	uv_tcp_t servers[LISTENER_MAX_ADDRS];
+	int ports[LISTENER_MAX_ADDRS];
+	size_t nservers;
+	struct store *store;   /* the loop thread's read connection */
+	struct session *sessions;
+	unsigned nsessions;
+	bool stopping;
+	unsigned closed_servers;
+};
+
+struct session {
+	struct smtp_listener *l;
+	struct session *next, *prev;
+	char id[17];
+	struct conn *conn;
+	struct smtp_server *smtp;
+	uv_timer_t timer;
+	struct buf held;       /* input the session did not take yet */
+	struct buf msg;        /* the message being received */
+	unsigned busy;         /* asynchronous answers pending */
+	bool conn_closed;
+	bool timer_closed;
+	bool decision;         /* a decision is pending */
+	unsigned messages;
+};
+
+static void session_pump(struct session *s);
+
+static void
+session_id(char id[17])
+{
+	uint8_t r[8];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		memset(r, 0, sizeof(r));
+	str_hex(id, r, sizeof(r));
+}
+
+static void
+session_unlink(struct session *s)
+{
+	struct smtp_listener *l = s->l;
+
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		l->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	l->nsessions--;
+}
+
+static void
+session_maybe_free(struct session *s)
+{
+	if (!s->conn_closed || !s->timer_closed || s->busy > 0)
+		return;
+	session_unlink(s);
+	smtp_server_free(&s->smtp);
+	buf_release(&s->held);
+	buf_release(&s->msg);
+	free(s);
+}
+
+static void
+session_timer_closed(uv_handle_t *h)
+{
+	struct session *s = h->data;
+
+	s->timer_closed = true;
+	session_maybe_free(s);
+}
+
+static void
+session_flush(struct session *s)
+{
+	const uint8_t *p;
+	size_t n;
+
+	if (s->conn == NULL)
+		return;
+	p = smtp_server_output(s->smtp, &n);
+	if (n > 0) {
+		conn_write(s->conn, p, n);
+		smtp_server_consume(s->smtp, n);
+	}
+}
+
+static void
+session_timeout_cb(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	log_info(s->id, "event=timeout");
+	smtp_server_expire(s->smtp);
+	session_pump(s);
+}
+
+static void
+session_rearm(struct session *s)
+{
+	int64_t ms;
+
+	if (s->conn == NULL)
+		return;
+	ms = smtp_server_timeout_ms(s->smtp);
+	if (ms < 0)
+		uv_timer_stop(&s->timer);
+	else
+		uv_timer_start(&s->timer, session_timeout_cb, (uint64_t)ms, 0);
+}
+
+static void
+session_answer(struct session *s, int code, const char *enh,
+    const char *text)
+{
+	s->decision = false;
+	if (code == 421)
+		smtp_server_close_421(s->smtp, text);
+	else if (code == 0)
+		smtp_server_accept(s->smtp, text);
+	else
+		smtp_server_reject(s->smtp, code, enh, text);
+	/* At shutdown a session ends once its pending answer is out. */
+	if (s->l->stopping && s->busy == 0 && !smtp_server_closed(s->smtp))
+		smtp_server_close_421(s->smtp, NULL);
+	session_pump(s);
+}
+
+/* Is rcpt acceptable? 0 yes; else the reply code with enh and text. */
+static int
+session_check_rcpt(struct session *s, const char *rcpt, const char **enh,
+    const char **text)
+{
+	struct smtp_listener *l = s->l;
+	const char *dom = strrchr(rcpt, '@');
+	struct err e;
+	int rc;
+
+	if (dom == NULL || !address_valid(rcpt)) {
+		*enh = "5.1.3";
+		*text = "Bad recipient address syntax";
+		return 501;
+	}
+	rc = domain_exists(l->store, dom + 1, &e);
+	if (rc < 0)
+		goto temp;
+	if (rc == 0) {
+		if (l->p.kind == HISP_LISTENER_SUBMISSION &&
+		    smtp_server_get0_auth_user(s->smtp) != NULL)
+			return 0; /* an authenticated edge client may send out */
+		*enh = "5.7.1";
+		*text = "Relay access denied";
+		return 554;
+	}
+	rc = address_lookup(l->store, rcpt, NULL, &e);
+	if (rc < 0)
+		goto temp;
+	if (rc == 0) {
+		*enh = "5.1.1";
+		*text = "Recipient address rejected: User unknown";
+		return 550;
+	}
+	return 0;
+temp:
+	log_error(s->id, "event=store_error reason=\"%s\"", e.msg);
+	*enh = "4.3.0";
+	*text = "Temporary lookup failure";
+	return 451;
+}
+
+struct auth_job {
+	struct session *s;
+	char *user;
+	char *password;
+	int result;
+};
+
+static void
+auth_work(void *arg)
+{
+	struct auth_job *j = arg;
+	struct store *st;
+	struct err e;
+
+	j->result = -1;
+	if (store_open(j->s->l->db_path, STORE_READONLY, &st, &e) != 0)
+		return;
+	j->result = address_verify(st, j->user, j->password, &e);
+	store_free(&st);
+}
+
+static void
+auth_after(void *arg, bool cancelled)
+{
+	struct auth_job *j = arg;
+	struct session *s = j->s;
+
+	s->busy--;
+	if (!s->conn_closed) {
+		if (cancelled || j->result < 0) {
+			session_answer(s, 454, "4.7.0",
+			    "Temporary authentication failure");
+		} else if (j->result == 1) {
+			log_info(s->id, "event=auth user=<%s>", j->user);
+			session_answer(s, 0, NULL, NULL);
+		} else {
+			log_warn(s->id, "event=auth_failed user=<%s> client=%s",
+			    j->user, conn_peer(s->conn));
+			session_answer(s, 535, "5.7.8",
+			    "Authentication credentials invalid");
+		}
+	}
+	explicit_bzero(j->password, strlen(j->password));
+	free(j->password);
+	free(j->user);
+	free(j);
+	session_maybe_free(s);
+}
+
+struct commit {
+	struct session *s;
+	size_t size;
+	unsigned nrcpt;
+};
+
+static void
+commit_done(void *arg, int status, const char *id, const struct err *e)
+{
+	struct commit *c = arg;
+	struct session *s = c->s;
+
+	s->busy--;
+	if (status == 0) {
+		char text[64];
+
+		log_info(id, "event=queued session=%s from=<%s> nrcpt=%u"
+		    " size=%zu client=%s", s->id,
+		    smtp_server_get0_sender(s->smtp), c->nrcpt, c->size,
+		    s->conn != NULL ? conn_peer(s->conn) : "-");
+		queue_runner_kick(s->l->p.runner);
+		str_fmt(text, sizeof(text), "Ok: queued as %s", id);
+		if (!s->conn_closed)
+			session_answer(s, 0, NULL, text);
+	} else {
+		log_error(s->id, "event=queue_failed reason=\"%s\"",
+		    e != NULL ? e->msg : "");
+		if (!s->conn_closed)
+			session_answer(s, 451, "4.3.0",
+			    "Error: queue file write error");
+	}
+	free(c);
+	session_maybe_free(s);
+}
+
+static void
+session_commit(struct session *s)
+{
+	struct smtp_listener *l = s->l;
+	size_t n = smtp_server_rcpt_count(s->smtp);
+	const char **rcpts = xcalloc(n + 1, sizeof(*rcpts));
+	struct queue_envelope env = {0};
+	struct commit *c = xcalloc(1, sizeof(*c));
+
+	for (size_t i = 0; i < n; i++)
+		rcpts[i] = smtp_server_get0_rcpt(s->smtp, i);
+	env.direction = l->p.kind == HISP_LISTENER_MX ? QUEUE_IN : QUEUE_OUT;
+	env.mail_from = smtp_server_get0_sender(s->smtp);
+	env.rcpts = rcpts;
+	env.nrcpt = n;
+	env.auth_user = smtp_server_get0_auth_user(s->smtp);
+	env.client = s->conn != NULL ? conn_peer(s->conn) : NULL;
+	c->s = s;
+	c->size = s->msg.len;
+	c->nrcpt = (unsigned)n;
+	s->busy++;
+	s->messages++;
+	queue_submit(l->p.writer, &env, s->msg.data, s->msg.len, l->p.expire_s,
+	    commit_done, c);
+	buf_reset(&s->msg);
+	free(rcpts);
+}
+
+static void
+session_event(struct session *s, const struct smtp_server_event *ev)
+{
+	struct smtp_listener *l = s->l;
+	const char *enh = NULL, *text = NULL;
+	int code;
+
+	switch (ev->type) {
+	case SMTP_SERVER_EV_HELO:
+		break;
+	case SMTP_SERVER_EV_STARTTLS:
+		session_flush(s);
+		conn_start_tls(s->conn, l->p.tls, true, NULL);
+		break;
+	case SMTP_SERVER_EV_AUTH: {
+		struct auth_job *j = xcalloc(1, sizeof(*j));
+
+		s->decision = true;
+		j->s = s;
+		j->user = xstrdup(ev->authcid);
+		j->password = xstrdup(ev->password);
+		s->busy++;
+		if (loop_work(l->p.loop, auth_work, auth_after, j) != 0) {
+			s->busy--;
+			explicit_bzero(j->password, strlen(j->password));
+			free(j->password);
+			free(j->user);
+			free(j);
+			session_answer(s, 454, "4.7.0",
+			    "Temporary authentication failure");
+		}
+		break;
+	}
+	case SMTP_SERVER_EV_MAIL: {
+		const char *user = smtp_server_get0_auth_user(s->smtp);
+
+		s->decision = true;
+		if (l->stopping) {
+			session_answer(s, 421, "4.3.2", NULL);
+			break;
+		}
+		/* An edge client sends as itself only. */
+		if (l->p.kind == HISP_LISTENER_SUBMISSION && user != NULL &&
+		    strcasecmp(ev->arg, user) != 0) {
+			session_answer(s, 553, "5.7.1",
+			    "Sender address rejected: not owned by user");
+			break;
+		}
+		session_answer(s, 0, NULL, NULL);
+		break;
+	}
+	case SMTP_SERVER_EV_RCPT:
+		s->decision = true;
+		code = session_check_rcpt(s, ev->arg, &enh, &text);
+		session_answer(s, code, enh, code ? text : NULL);
+		break;
+	case SMTP_SERVER_EV_DATA:
+		s->decision = true;
+		buf_reset(&s->msg);
+		session_answer(s, 0, NULL, NULL);
+		break;
+	case SMTP_SERVER_EV_DATA_CHUNK:
+		if (buf_append(&s->msg, ev->data, ev->len) != 0)
+			log_warn(s->id, "event=message_buffer_full");
+		break;
+	case SMTP_SERVER_EV_DATA_END:
+		s->decision = true;
+		session_commit(s);
+		break;
+	case SMTP_SERVER_EV_ABORT:
+		buf_reset(&s->msg);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+session_feed_held(struct session *s)
+{
+	while (s->held.len > 0 && !s->decision && s->conn != NULL) {
+		size_t took = smtp_server_receive(s->smtp, s->held.data,
+		    s->held.len);
+
+		buf_consume(&s->held, took);
+		if (took == 0)
+			break;
+		session_pump(s);
+	}
+	if (s->held.len == 0 && s->conn != NULL)
+		conn_resume(s->conn);
+}
+
+static void
+session_pump(struct session *s)
+{
+	struct smtp_server_event ev;
+	int rc;
+
+	if (s->conn == NULL)
+		return;
+	while (!s->decision &&
+	    (rc = smtp_server_next_event(s->smtp, &ev)) == 1) {
+		session_event(s, &ev);
+		if (s->conn == NULL)
+			return;
+	}
+	session_flush(s);
+	session_rearm(s);
+	if (smtp_server_closed(s->smtp)) {
+		uv_timer_stop(&s->timer);
+		conn_close(s->conn);
+		return;
+	}
+	if (!s->decision && s->held.len > 0)
+		session_feed_held(s);
+}
+
+static void
+on_data(void *arg, const uint8_t *p, size_t n)
+{
+	struct session *s = arg;
+	size_t took;
+
+	if (s->held.len > 0 || s->decision) {
+		if (buf_append(&s->held, p, n) != 0) {
+			conn_abort(s->conn, "input overflow");
+			return;
+		}
+		conn_pause(s->conn);
+		return;
+	}
+	took = smtp_server_receive(s->smtp, p, n);
+	if (took < n) {
+		if (buf_append(&s->held, p + took, n - took) != 0) {
+			conn_abort(s->conn, "input overflow");
+			return;
+		}
+		conn_pause(s->conn);
+	}
+	session_pump(s);
+}
+
+static void
+on_tls(void *arg, bool ok)
+{
+	struct session *s = arg;
+
+	if (!ok) {
+		log_info(s->id, "event=tls_failed");
+		return;
+	}
+	log_info(s->id, "event=starttls tls=%s", conn_tls_desc(s->conn));
+	smtp_server_tls_started(s->smtp);
+	session_pump(s);
+}
+
+static void
+on_close(void *arg, const char *reason)
+{
+	struct session *s = arg;
+
+	log_info(s->id, "event=disconnect reason=%s messages=%u errors=%u",
+	    reason, s->messages, smtp_server_error_count(s->smtp));
+	s->conn = NULL;
+	s->conn_closed = true;
+	uv_timer_stop(&s->timer);
+	uv_close((uv_handle_t *)&s->timer, session_timer_closed);
+}
+
+static const struct conn_ops session_ops = {
+	.on_data = on_data,
+	.on_tls = on_tls,
+	.on_close = on_close,
+};
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct smtp_listener *l = server->data;
+	struct session *s;
+
+	if (status != 0 || l->stopping)
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->l = l;
+	session_id(s->id);
+	buf_init(&s->held, 1024 * 1024);
+	buf_init(&s->msg, l->sp.max_message_size + 1024 * 1024);
+	s->conn = conn_accept(l->p.loop, server, &session_ops, s);
+	if (s->conn == NULL) {
+		buf_release(&s->held);
+		buf_release(&s->msg);
+		free(s);
+		return;
+	}
+	uv_timer_init(loop_uv(l->p.loop), &s->timer);
+	s->timer.data = s;
+	s->smtp = smtp_server_new(&l->sp);
+	s->next = l->sessions;
+	if (l->sessions != NULL)
+		l->sessions->prev = s;
+	l->sessions = s;
+	l->nsessions++;
+	log_info(s->id, "event=connect client=%s port=%s",
+	    conn_peer(s->conn), l->p.kind == HISP_LISTENER_MX ? "mx" :
+	    "submission");
+	session_pump(s);
+}
+
+static void
+listener_stop(void *arg)
+{
+	struct smtp_listener *l = arg;
+
+	l->stopping = true;
+	for (size_t i = 0; i < l->nservers; i++)
+		uv_close((uv_handle_t *)&l->servers[i], NULL);
+	/* Sessions waiting for an answer get it first; the others end now. */
+	for (struct session *s = l->sessions; s != NULL; s = s->next) {
+		if (s->conn == NULL || s->busy > 0)
+			continue;
+		smtp_server_close_421(s->smtp, NULL);
+		session_pump(s);
+	}
+}
+
+int
+smtp_listener_start(const struct smtp_listener_params *p,
+    struct smtp_listener **l_r, struct err *e)
+{
+	struct smtp_listener *l = xcalloc(1, sizeof(*l));
+	char host[256];
+	int port, rc;
+
+	*l_r = NULL;
+	l->p = *p;
+	l->listen = xstrdup(p->listen != NULL ? p->listen : "");
+	l->hostname = xstrdup(p->hostname);
+	l->db_path = xstrdup(p->db_path);
+	l->p.listen = l->listen;
+	l->p.hostname = l->hostname;
+	l->p.db_path = l->db_path;
+	if (hisp_config_server_params(p->cfg, p->kind, p->tls != NULL,
+	    l->hostname, &l->sp, e) != 0)
+		goto fail;
+	if (store_open(l->db_path, STORE_READONLY, &l->store, e) != 0)
+		goto fail;
+	for (size_t i = 0; l->nservers < LISTENER_MAX_ADDRS; i++) {
+		struct sockaddr_storage ss;
+		uv_tcp_t *t = &l->servers[l->nservers];
+		int len = sizeof(ss);
+
+		rc = hisp_config_listen_addr(l->listen, i, host, sizeof(host),
+		    &port, e);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			break;
+		if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+		    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+			err_set(e, ERR_CONFIG, "listen: '%s' is not an IP "
+			    "address", host);
+			goto fail;
+		}
+		uv_tcp_init(loop_uv(p->loop), t);
+		t->data = l;
+		l->nservers++;
+		if ((rc = uv_tcp_bind(t, (struct sockaddr *)&ss, 0)) != 0 ||
+		    (rc = uv_listen((uv_stream_t *)t, 128,
+		    on_connection)) != 0) {
+			err_set(e, ERR_CONFIG, "listen on %s:%d: %s", host, port,
+			    uv_strerror(rc));
+			goto fail;
+		}
+		uv_tcp_getsockname(t, (struct sockaddr *)&ss, &len);
+		l->ports[l->nservers - 1] = ss.ss_family == AF_INET6 ?
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		log_info(NULL, "event=listening service=%s addr=%s port=%d",
+		    p->kind == HISP_LISTENER_MX ? "smtp" : "submission", host,
+		    l->ports[l->nservers - 1]);
+	}
+	loop_on_stop(p->loop, listener_stop, l);
+	*l_r = l;
+	return 0;
+fail:
+	for (size_t i = 0; i < l->nservers; i++)
+		uv_close((uv_handle_t *)&l->servers[i], NULL);
+	l->nservers = 0;
+	l->stopping = true;
+	/* The handles close on the next loop turn; keep the memory. */
+	*l_r = l;
+	return -1;
+}
+
+void
+smtp_listener_free(struct smtp_listener **lp)
+{
+	struct smtp_listener *l;
+
+	if (lp == NULL || (l = *lp) == NULL)
+		return;
+	store_free(&l->store);
+	free(l->listen);
+	free(l->hostname);
+	free(l->db_path);
+	free(l);
+	*lp = NULL;
+}
+
+int
+smtp_listener_port(const struct smtp_listener *l, size_t i)
+{
+	return i < l->nservers ? l->ports[i] : -1;
+}
+
+unsigned
+smtp_listener_sessions(const struct smtp_listener *l)
+{
+	return l->nsessions;
+}
