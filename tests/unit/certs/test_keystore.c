@@ -32,28 +32,58 @@ struct fx {
 	X509 *ca;
 };
 
+/* Keys are made once (RSA generation is slow); each test gets a fresh
+ * store and key directory. */
+static EVP_PKEY *g_ca_key, *g_k1, *g_k2, *g_k3;
+static X509 *g_ca;
+
+static int
+group_setup(void **state)
+{
+	struct cg_opts o = cg_defaults("Keystore Test CA");
+
+	g_ca_key = cg_rsa(2048);
+	g_k1 = cg_rsa(2048);
+	g_k2 = cg_rsa(2048);
+	g_k3 = cg_ec("P-256");
+	o.ca = true;
+	g_ca = cg_cert(&o, g_ca_key, NULL, NULL);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	EVP_PKEY_free(g_ca_key);
+	EVP_PKEY_free(g_k1);
+	EVP_PKEY_free(g_k2);
+	EVP_PKEY_free(g_k3);
+	X509_free(g_ca);
+	return 0;
+}
+
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct cg_opts o = cg_defaults("Keystore Test CA");
 	struct err e;
+	size_t n;
 	char *db;
 
 	f->dir = testlib_tmpdir();
-	f->keys = malloc(strlen(f->dir) + 8);
-	snprintf(f->keys, strlen(f->dir) + 8, "%s/keys", f->dir);
-	db = malloc(strlen(f->dir) + 8);
-	snprintf(db, strlen(f->dir) + 8, "%s/db", f->dir);
+	n = strlen(f->dir) + 8;
+	f->keys = malloc(n);
+	snprintf(f->keys, n, "%s/keys", f->dir);
+	db = malloc(n);
+	snprintf(db, n, "%s/db", f->dir);
 	if (store_open(db, 0, &f->s, &e) != 0)
 		fail_msg("store_open: %s", e.msg);
 	free(db);
-	f->ca_key = cg_rsa(2048);
-	f->k1 = cg_rsa(2048);
-	f->k2 = cg_rsa(2048);
-	f->k3 = cg_ec("P-256");
-	o.ca = true;
-	f->ca = cg_cert(&o, f->ca_key, NULL, NULL);
+	f->ca_key = g_ca_key;
+	f->k1 = g_k1;
+	f->k2 = g_k2;
+	f->k3 = g_k3;
+	f->ca = g_ca;
 	assert_int_equal(domain_add(f->s, "a.example", &e), 0);
 	*state = f;
 	return 0;
@@ -68,11 +98,6 @@ teardown(void **state)
 	testlib_rmtree(f->dir);
 	free(f->dir);
 	free(f->keys);
-	EVP_PKEY_free(f->ca_key);
-	EVP_PKEY_free(f->k1);
-	EVP_PKEY_free(f->k2);
-	EVP_PKEY_free(f->k3);
-	X509_free(f->ca);
 	free(f);
 	return 0;
 }
@@ -605,5 +630,5 @@ main(void)
 		    setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
