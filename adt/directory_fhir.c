@@ -559,6 +559,11 @@ fhir_fail(struct directory_report *rep, const char *origin, struct err *e,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* libxml2 may quote the input: keep the message one line of
+	 * printable ASCII. */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = (unsigned char)*p >= 0x7f ? '?' : ' ';
 	directory_report_add(rep, true, origin,
 	    line > 0 ? (unsigned long)line : 0, NULL, "xml_refused", "%s",
 	    msg);
