@@ -1,5 +1,6 @@
 #include "certs/discover_trust.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/xmalloc.h"
 
 struct discover_trust {
+	pthread_mutex_t lock; /* guards ctx */
 	struct validate_ctx *ctx;
 	char *local_domain;
 };
@@ -19,6 +21,7 @@ discover_trust_new(struct validate_ctx *ctx, const char *local_domain)
 {
 	struct discover_trust *t = xcalloc(1, sizeof(*t));
 
+	pthread_mutex_init(&t->lock, NULL);
 	t->ctx = validate_ctx_ref(ctx);
 	t->local_domain = xstrdup(local_domain);
 	str_lower(t->local_domain);
@@ -84,8 +87,22 @@ discover_trust_free(struct discover_trust **tp)
 		return;
 	*tp = NULL;
 	validate_ctx_free(&t->ctx);
+	pthread_mutex_destroy(&t->lock);
 	free(t->local_domain);
 	free(t);
+}
+
+void
+discover_trust_set_ctx(struct discover_trust *t, struct validate_ctx *ctx)
+{
+	struct validate_ctx *old;
+
+	ctx = validate_ctx_ref(ctx);
+	pthread_mutex_lock(&t->lock);
+	old = t->ctx;
+	t->ctx = ctx;
+	pthread_mutex_unlock(&t->lock);
+	validate_ctx_free(&old);
 }
 
 void
@@ -97,6 +114,8 @@ discover_trust_validate(void *arg, const char *address,
 	struct validate_result res;
 	struct err e = {0};
 	X509 *x = certs_util_x509_der(c->der, c->der_len);
+	struct validate_ctx *ctx;
+	int rc;
 
 	c->verdict = DISCOVER_INVALID;
 	c->temporary = false;
@@ -113,7 +132,12 @@ discover_trust_validate(void *arg, const char *address,
 	req.expected = address;
 	req.purpose = VALIDATE_ENCRYPT;
 	req.now = time(NULL);
-	if (validate_cert(t->ctx, &req, &res, &e) != 0) {
+	pthread_mutex_lock(&t->lock);
+	ctx = validate_ctx_ref(t->ctx);
+	pthread_mutex_unlock(&t->lock);
+	rc = validate_cert(ctx, &req, &res, &e);
+	validate_ctx_free(&ctx);
+	if (rc != 0) {
 		str_fmt(c->reason, sizeof(c->reason), "invalid: %s", e.msg);
 		X509_free(x);
 		return;

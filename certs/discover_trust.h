@@ -26,6 +26,11 @@ int discover_trust_from_files(const char *local_domain,
     const char *const *paths, size_t n, const struct validate_opts *o,
     struct discover_trust **t_r, struct err *e);
 void discover_trust_free(struct discover_trust **tp);
+/* Swaps in a new context (the store changed: certs_store_generation moved
+ * on). ctx is referenced; validations already running keep the old one.
+ * Thread-safe. */
+void discover_trust_set_ctx(struct discover_trust *t,
+    struct validate_ctx *ctx);
 
 /* A discover_validate_fn; arg is a struct discover_trust. Thread-safe. */
 void discover_trust_validate(void *arg, const char *address,
