@@ -27,7 +27,8 @@
  *   self-signature.
  * - Key usage, where the extension is present on the leaf: digitalSignature
  *   (or nonRepudiation) for VALIDATE_SIGN; keyEncipherment for RSA, or
- *   keyAgreement for EC, for VALIDATE_ENCRYPT.
+ *   keyAgreement for EC, for VALIDATE_ENCRYPT. extendedKeyUsage is not
+ *   checked (Direct certificates in the field vary too much).
  * - Revocation: for the leaf and every intermediate (not the anchor) that
  *   names an HTTP CRL distribution point, the CRL is fetched, its signature
  *   checked against the issuer, and cached until its nextUpdate. A

@@ -350,6 +350,31 @@ test_keystore_imports_der_and_pkcs12(void **state)
 		    CG_NOW));
 		keystore_free(&ks);
 	}
+	/* An encrypted PEM key: refused without or with a wrong password. */
+	{
+		X509 *z = issue(f, f->k2, "email:enc@a.example", -30, 365);
+		BIO *b = BIO_new(BIO_s_mem());
+		char *pem;
+		long plen;
+
+		assert_int_equal(PEM_write_bio_PKCS8PrivateKey(b, f->k2,
+		    EVP_aes_256_cbc(), NULL, 0, NULL, (void *)"pem-pw"), 1);
+		assert_int_equal(PEM_write_bio_X509(b, z), 1);
+		plen = BIO_get_mem_data(b, &pem);
+		in[0] = (struct keystore_input){pem, (size_t)plen, "enc.pem"};
+		o.password = NULL;
+		assert_int_equal(keystore_import(f->s, f->keys, in, 1, &o, NULL,
+		    &e), -1);
+		assert_non_null(strstr(e.msg, "password"));
+		o.password = "nope";
+		assert_int_equal(keystore_import(f->s, f->keys, in, 1, &o, NULL,
+		    &e), -1);
+		o.password = "pem-pw";
+		if (keystore_import(f->s, f->keys, in, 1, &o, NULL, &e) != 0)
+			fail_msg("encrypted PEM import: %s", e.msg);
+		BIO_free(b);
+		X509_free(z);
+	}
 	buf_release(&cert);
 	buf_release(&key);
 	X509_free(x);
