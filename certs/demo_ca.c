@@ -187,9 +187,19 @@ demo_ca_issue(struct store *s, const char *key_dir, const char *owner,
 	BIO *b = NULL;
 	int r = -1;
 
+	if (!domain_owner_valid(owner))
+		return err_set(e, ERR_PERM, "not an address or a domain name:"
+		    " %.100s", owner != NULL ? owner : "");
+	{
+		const char *dom = strchr(owner, '@') != NULL ?
+		    domain_of(owner) : owner;
+		int ex = domain_exists(s, dom, e);
+
+		if (ex <= 0)
+			return ex < 0 ? -1 : err_set(e, ERR_PERM, "%.100s is not"
+			    " a local domain", dom);
+	}
 	buf_init(&capem, BUF_UNLIMITED);
-	if (owner == NULL || *owner == '\0')
-		return err_set(e, ERR_PERM, "give an address or a domain");
 	if (demo_ca_ensure(key_dir, e) != 0 ||
 	    load_ca(key_dir, &cakey, &ca, &capem, e) != 0)
 		goto out;

@@ -38,6 +38,30 @@ domain_name_valid(const char *name)
 	return labels >= 2 && name[len - 1] != '-';
 }
 
+bool
+domain_owner_valid(const char *owner)
+{
+	const char *at = owner != NULL ? strrchr(owner, '@') : NULL;
+	size_t n;
+
+	if (owner == NULL)
+		return false;
+	if (at == NULL)
+		return domain_name_valid(owner);
+	n = (size_t)(at - owner);
+	if (n == 0 || n > 64 || owner[0] == '.' || at[-1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)owner[i];
+
+		if (!isalnum(c) && strchr(".!#$%&'*+/=?^_`{|}~-", c) == NULL)
+			return false;
+		if (c == '.' && owner[i + 1] == '.')
+			return false;
+	}
+	return domain_name_valid(at + 1);
+}
+
 const char *
 domain_of(const char *address)
 {

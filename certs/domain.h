@@ -36,6 +36,9 @@ void domain_info_free(struct domain_info **vp, size_t n);
 /* A syntactically valid DNS name (LDH labels, 1..63 each, total <= 253,
  * at least two labels). */
 bool domain_name_valid(const char *name);
+/* A key owner: a valid domain name, or an address whose local part is
+ * 1..64 characters of RFC 5322 dot-atom text and whose domain is valid. */
+bool domain_owner_valid(const char *owner);
 /* The domain of an address ("a@B.example" -> "B.example"), borrowed from
  * address; NULL when there is no '@' or nothing after it. */
 const char *domain_of(const char *address);

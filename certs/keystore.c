@@ -527,7 +527,12 @@ resolve_owner(struct store *s, X509 *leaf, const char *given,
 	int ex;
 
 	if (given != NULL) {
-		enum validate_binding b = validate_binding(leaf, given);
+		enum validate_binding b;
+
+		if (!domain_owner_valid(given))
+			return err_set(e, ERR_PERM, "not an address or a domain"
+			    " name: %.100s", given);
+		b = validate_binding(leaf, given);
 
 		owner = certs_util_lower(given);
 		kind = strchr(owner, '@') != NULL ? KEYSTORE_ADDRESS :
@@ -814,8 +819,9 @@ keystore_generate(struct store *s, const char *key_dir, const char *owner,
 	BIO *b = NULL;
 	int ex, r = -1;
 
-	if (owner == NULL || *owner == '\0')
-		return err_set(e, ERR_PERM, "give an address or a domain");
+	if (!domain_owner_valid(owner))
+		return err_set(e, ERR_PERM, "not an address or a domain name:"
+		    " %.100s", owner != NULL ? owner : "");
 	own = certs_util_lower(owner);
 	kind = strchr(own, '@') != NULL ? KEYSTORE_ADDRESS : KEYSTORE_DOMAIN;
 	dom = kind == KEYSTORE_ADDRESS ? domain_of(own) : own;

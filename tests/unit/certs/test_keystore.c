@@ -162,6 +162,13 @@ test_domain_add_list_remove(void **state)
 	assert_int_equal(domain_remove(f->s, f->keys, "b.example", &e), -1);
 	assert_int_equal(domain_exists(f->s, "b.example", &e), 0);
 	assert_string_equal(domain_of("x@Y.example"), "Y.example");
+	assert_true(domain_owner_valid("dr.o'neil+x@a.example"));
+	assert_true(domain_owner_valid("a.example"));
+	assert_false(domain_owner_valid("a@b.example,DNS:evil.example"));
+	assert_false(domain_owner_valid("a b@c.example"));
+	assert_false(domain_owner_valid("a..b@c.example"));
+	assert_false(domain_owner_valid("@c.example"));
+	assert_false(domain_owner_valid(NULL));
 	assert_null(domain_of("nobody"));
 }
 
