@@ -15,42 +15,32 @@
 
 #define DIRECTORY_CSV_FIELDS_MAX 64 /* acrs_csv's default */
 
-/* Columns per table; a leading '*' marks a required column (not part of
- * the name). Indexes are the row value slots. */
-static const char *const imp_cols_raw[DIRECTORY_TABLE_COUNT]
+/* Columns per table (indexes are the row value slots) and which of them
+ * are required. Constant: safe from any thread. */
+static const char *const imp_cols[DIRECTORY_TABLE_COUNT]
     [DIRECTORY_IMPORT_COLS_MAX + 1] = {
-	[DIRECTORY_ORGANIZATIONS] = {"*npi", "*name", "parent_npi", "status",
+	[DIRECTORY_ORGANIZATIONS] = {"npi", "name", "parent_npi", "status",
 	    NULL},
-	[DIRECTORY_PROVIDERS] = {"*npi", "*last_name", "first_name",
+	[DIRECTORY_PROVIDERS] = {"npi", "last_name", "first_name",
 	    "middle_name", "suffix", "taxonomy", "status", NULL},
-	[DIRECTORY_MEMBERSHIPS] = {"*provider_npi", "*organization_npi",
+	[DIRECTORY_MEMBERSHIPS] = {"provider_npi", "organization_npi",
 	    "role", "active", NULL},
-	[DIRECTORY_ENDPOINTS] = {"*owner_npi", "*kind", "*address", "rank",
+	[DIRECTORY_ENDPOINTS] = {"owner_npi", "kind", "address", "rank",
 	    "active", "payload_types", NULL},
-	[DIRECTORY_PREFERENCES] = {"*owner_npi", "events", "classes",
+	[DIRECTORY_PREFERENCES] = {"owner_npi", "events", "classes",
 	    "format", "timing", NULL},
 };
-
-static const char *imp_cols[DIRECTORY_TABLE_COUNT]
-    [DIRECTORY_IMPORT_COLS_MAX + 1];
-static bool imp_cols_ready;
-
-static void
-imp_cols_init(void)
-{
-	if (imp_cols_ready)
-		return;
-	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++)
-		for (int i = 0; imp_cols_raw[t][i] != NULL; i++)
-			imp_cols[t][i] = imp_cols_raw[t][i] +
-			    (imp_cols_raw[t][i][0] == '*');
-	imp_cols_ready = true;
-}
+static const unsigned imp_required[DIRECTORY_TABLE_COUNT] = {
+	[DIRECTORY_ORGANIZATIONS] = 0x3, /* npi, name */
+	[DIRECTORY_PROVIDERS] = 0x3,     /* npi, last_name */
+	[DIRECTORY_MEMBERSHIPS] = 0x3,   /* provider_npi, organization_npi */
+	[DIRECTORY_ENDPOINTS] = 0x7,     /* owner_npi, kind, address */
+	[DIRECTORY_PREFERENCES] = 0x1,   /* owner_npi */
+};
 
 const char *const *
 directory_import_columns(enum directory_table t)
 {
-	imp_cols_init();
 	return imp_cols[t];
 }
 
@@ -58,7 +48,7 @@ bool
 directory_import_column_required(enum directory_table t, size_t col)
 {
 	return col < DIRECTORY_IMPORT_COLS_MAX &&
-	    imp_cols_raw[t][col] != NULL && imp_cols_raw[t][col][0] == '*';
+	    (imp_required[t] & (1u << col)) != 0;
 }
 
 int
