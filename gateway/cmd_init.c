@@ -131,7 +131,9 @@ cmd_init(int argc, char **argv)
 		cmd_fail("an instance already exists at %s", dir);
 		goto out;
 	}
-	if (mkdir_mode(dir, 0750) != 0)
+	/* Traversable (Dovecot reads the Maildirs and the passwd-file in it),
+	 * not listable. */
+	if (mkdir_mode(dir, 0711) != 0)
 		goto out;
 	cfg = instance_config_new(dir);
 	rc = write_conf(conf, cfg, chosen);
@@ -145,7 +147,7 @@ cmd_init(int argc, char **argv)
 	}
 	if (mkdir_mode(config_path(in->cfg, "core", "keys"), 0700) != 0 ||
 	    mkdir_mode(config_path(in->cfg, "core", "spool"), 0750) != 0 ||
-	    mkdir_mode(config_path(in->cfg, "core", "mail"), 0755) != 0)
+	    mkdir_mode(config_path(in->cfg, "core", "mail"), 0711) != 0)
 		goto out;
 	if (selfsigned_write(config_path(in->cfg, "smtp", "tls_cert"),
 	    config_path(in->cfg, "smtp", "tls_key"), host, &e) != 0) {

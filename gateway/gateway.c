@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *global_dir;
 
@@ -110,6 +111,9 @@ gateway_main(int argc, char **argv)
 	/* Commands print their results; the log says only what went wrong
 	 * (serve sets the configured level). */
 	log_init("directgate", LOG_LEVEL_WARN);
+	/* The store holds PHI and password hashes: nothing we create is
+	 * readable by others unless made so on purpose. */
+	umask(027);
 	/* Global options stop at the first non-option: the subcommand. */
 	while ((c = getopt_long(argc, argv, "+d:hV", opts, NULL)) != -1) {
 		switch (c) {

@@ -3,6 +3,8 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "certs/domain.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
 
@@ -286,6 +289,15 @@ address_write_passwd_file(struct store *s, const char *path, struct err *e)
 		close(fd);
 		unlink(tmp);
 	} else {
+		struct group gr, *res = NULL;
+		char gbuf[4096];
+
+		/* Dovecot's auth process reads it as the dovecot group. */
+		if (geteuid() == 0 && getgrnam_r("dovecot", &gr, gbuf,
+		    sizeof(gbuf), &res) == 0 && res != NULL &&
+		    fchown(fd, 0, gr.gr_gid) != 0)
+			log_warn(NULL, "event=passwd_chown_failed");
+		fchmod(fd, 0640);
 		close(fd);
 		rc = 0;
 		if (rename(tmp, path) != 0) {

@@ -210,6 +210,8 @@ class Env:
 
     def __init__(self, name="test"):
         self.tmp = tempfile.mkdtemp(prefix="dg-%s-" % name)
+        # Peers running as other users (Dovecot) traverse it.
+        os.chmod(self.tmp, 0o711)
         self.procs = Processes()
         self.instances = []
 
