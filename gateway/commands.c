@@ -20,6 +20,7 @@ const struct cmd gateway_commands[] = {
 	    cmd_bundle},
 	{"address", "mailboxes and service addresses: add|list|remove|passwd",
 	    cmd_address},
+	{"queue", "the mail queue: list|show|retry|delete", cmd_queue},
 	{"message", "seal or open a Direct message (the S/MIME agent)",
 	    cmd_message},
 	{"adt", "HL7 ADT intake: send|list|show|parse", cmd_adt},
