@@ -110,8 +110,12 @@ conn_close(struct conn *c, const char *why)
 	    "ignored_bytes=%llu", c->peer, why,
 	    (unsigned long long)c->messages,
 	    (unsigned long long)mllp_framer_ignored(c->fr));
-	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+	/* At a forced shutdown the loop may have closed them already (then
+	 * the connection leaks rather than touching a closed handle). */
+	if (!uv_is_closing((uv_handle_t *)&c->timer))
+		uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
 
 /* Closes once nothing is in flight and every write has gone out. */
@@ -172,6 +176,8 @@ intake_done(void *arg, const struct intake_result *r)
 	struct buf out;
 
 	c->in_flight = false;
+	if (!c->closing && uv_is_closing((uv_handle_t *)&c->tcp))
+		c->closing = true; /* closed by the loop at a forced stop */
 	if (c->closing) {
 		conn_maybe_free(c);
 		return;

@@ -91,6 +91,31 @@ def test_kill9_during_stream_loses_and_duplicates_nothing_acknowledged():
               % (len(before), len(sent)))
 
 
+def test_sigterm_during_stream_stops_cleanly():
+    with harness.Env("adt-term") as env:
+        inst = serve(env)
+        acked, sent = [], []
+        stop = threading.Event()
+        threads = [threading.Thread(target=sender, args=(inst.mllp_port, "T%d" % t, 5000,
+                                                         acked, sent, stop))
+                   for t in range(4)]
+        for t in threads:
+            t.start()
+        harness.wait_for(lambda: len(acked) >= 200, timeout=60, what="200 AAs")
+        rc = inst.stop()
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        if rc != 0:
+            raise AssertionError("serve exited %r after SIGTERM:\n%s" % (rc, inst.log_tail()))
+        if "event=mllp_stopped" not in inst.log():
+            raise AssertionError("MLLP server did not stop cleanly:\n%s" % inst.log_tail())
+        got = counts(inst)
+        missing = [c for c in acked if got.get(c) != 1]
+        if missing:
+            raise AssertionError("answered AA but not stored once: %r" % missing[:10])
+
+
 def test_store_failure_answers_ar_and_resend_is_stored_once():
     with harness.Env("adt-fault") as env:
         inst = adtutil.adt_instance(env)
@@ -133,4 +158,5 @@ def test_store_failure_answers_ar_and_resend_is_stored_once():
 
 if __name__ == "__main__":
     harness.run([test_kill9_during_stream_loses_and_duplicates_nothing_acknowledged,
+                 test_sigterm_during_stream_stops_cleanly,
                  test_store_failure_answers_ar_and_resend_is_stored_once])
