@@ -214,8 +214,38 @@ acrs_csv_next(struct acrs_csv *c, struct err *e)
 		acrs_csv_clear_row(c);
 	}
 	while (c->pos < c->in_n) {
-		uint8_t ch = c->in[c->pos++];
+		uint8_t ch;
 
+		if (c->st == CSV_UNQ || c->st == CSV_Q) {
+			/* Fast path: a run of ordinary bytes, within the
+			 * limits, is copied at once. */
+			const uint8_t *p = c->in + c->pos;
+			size_t k = 0, max = c->in_n - c->pos;
+			size_t room = c->field_max - (c->len - c->fstart);
+			size_t room_row = c->row_max - (c->len - c->nf);
+
+			if (room_row < room)
+				room = room_row;
+			if (max > room)
+				max = room;
+			if (c->st == CSV_UNQ)
+				while (k < max && p[k] != ',' && p[k] != '"' &&
+				    p[k] != '\r' && p[k] != '\n')
+					k++;
+			else
+				while (k < max && p[k] != '"' &&
+				    p[k] != '\r' && p[k] != '\n')
+					k++;
+			if (k > 0) {
+				memcpy(c->row + c->len, p, k);
+				c->len += k;
+				c->pos += k;
+				c->offset += k;
+				c->q_cr = false;
+				continue;
+			}
+		}
+		ch = c->in[c->pos++];
 		c->offset++;
 		if (c->bom_active) {
 			if (ch == acrs_csv_bom[c->bom_n]) {

@@ -363,6 +363,7 @@ acrs_file_get(struct acrs_file *f, int c, char *buf, size_t size)
 {
 	size_t n;
 	const char *s;
+	bool ascii = true;
 
 	buf[0] = '\0';
 	if (f->col[c] == -1)
@@ -379,17 +380,21 @@ acrs_file_get(struct acrs_file *f, int c, char *buf, size_t size)
 		    "too_long", "value too long");
 		return NULL;
 	}
-	if (!acrs_file_utf8_ok(s, n)) {
-		acrs_file_issue(f, f->rec.row, acrs_file_cols[c].name,
-		    "encoding", "not valid UTF-8");
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
 			acrs_file_issue(f, f->rec.row, acrs_file_cols[c].name,
 			    "encoding", "control character in value");
 			return NULL;
 		}
+		ascii &= ch < 0x80;
+	}
+	if (!ascii && !acrs_file_utf8_ok(s, n)) {
+		acrs_file_issue(f, f->rec.row, acrs_file_cols[c].name,
+		    "encoding", "not valid UTF-8");
+		return NULL;
+	}
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	if (n == 0 && acrs_file_cols[c].required) {

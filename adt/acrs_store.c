@@ -31,15 +31,15 @@ static const struct {
 	const char *create;
 } acrs_store_indexes[] = {
 	{"acrs_patient_key", "CREATE UNIQUE INDEX acrs_patient_key ON "
-	    "acrs_patient (submitter, patient_id)"},
+	    "acrs_patient (patient_id, submitter)"},
+	{"acrs_patient_sub", "CREATE INDEX acrs_patient_sub ON acrs_patient "
+	    "(submitter)"},
 	{"acrs_patient_dob", "CREATE INDEX acrs_patient_dob ON acrs_patient "
 	    "(dob)"},
 	{"acrs_patient_name", "CREATE INDEX acrs_patient_name ON acrs_patient "
 	    "(k_name) WHERE k_name IS NOT NULL"},
 	{"acrs_patient_phone", "CREATE INDEX acrs_patient_phone ON "
 	    "acrs_patient (k_phone) WHERE k_phone IS NOT NULL"},
-	{"acrs_patient_ident", "CREATE INDEX acrs_patient_ident ON "
-	    "acrs_patient (patient_id, authority)"},
 };
 #define ACRS_STORE_NIDX (sizeof(acrs_store_indexes) / \
 	sizeof(acrs_store_indexes[0]))
@@ -50,6 +50,10 @@ struct acrs_import {
 	int64_t submitter;
 	char *submitter_name;
 	bool bulk;         /* indexes dropped */
+	/* The two statements of every row, prepared once: the cache hands
+	 * them out again after store_stmt_done(), and nothing else on this
+	 * connection uses their text during the import. */
+	struct store_stmt *st_pat, *st_rel;
 	int64_t *pat_ids;  /* row id per patient ordinal of the file */
 	size_t pat_cap;
 	uint64_t rows;
@@ -65,7 +69,7 @@ static const char acrs_sql_pat_insert[] =
     SQL_PATIENT_VALS ")";
 static const char acrs_sql_pat_upsert[] =
     "INSERT INTO acrs_patient (" SQL_PATIENT_COLS ") VALUES ("
-    SQL_PATIENT_VALS ") ON CONFLICT (submitter, patient_id) DO UPDATE SET "
+    SQL_PATIENT_VALS ") ON CONFLICT (patient_id, submitter) DO UPDATE SET "
     "id_type = excluded.id_type, authority = excluded.authority, "
     "last = excluded.last, first = excluded.first, "
     "middle = excluded.middle, suffix = excluded.suffix, "
@@ -146,6 +150,14 @@ acrs_store_import_begin(struct store *s, const struct acrs_import_opts *o,
 					goto fail;
 			}
 	}
+	if ((im->st_pat = store_prepare(s, o->mode == ACRS_MODE_DELTA ?
+	    acrs_sql_pat_upsert : acrs_sql_pat_insert, e)) == NULL)
+		goto fail;
+	store_stmt_done(im->st_pat);
+	if ((im->st_rel = store_prepare(s, o->mode == ACRS_MODE_DELTA ?
+	    acrs_sql_rel_upsert : acrs_sql_rel_insert, e)) == NULL)
+		goto fail;
+	store_stmt_done(im->st_rel);
 	*im_r = im;
 	return 0;
 fail:
@@ -158,15 +170,12 @@ acrs_store_import_patient(struct acrs_import *im, const struct acrs_rec *r,
     int64_t *id_r, struct err *e)
 {
 	bool delta = im->mode == ACRS_MODE_DELTA;
-	struct store_stmt *st = store_prepare(im->s, delta ?
-	    acrs_sql_pat_upsert : acrs_sql_pat_insert, e);
+	struct store_stmt *st = im->st_pat;
 	char sex[2] = {r->sex, '\0'};
 	int64_t kn = acrs_norm_key_name(r->zip5, r->last, r->first, r->sex);
 	int64_t kp = acrs_norm_key_phone(r->phone, r->dob);
 	int rc;
 
-	if (st == NULL)
-		return -1;
 	store_bind_int(st, 1, im->submitter);
 	store_bind_text(st, 2, r->patient_id);
 	store_bind_text(st, 3, r->id_type);
@@ -232,10 +241,7 @@ acrs_store_import_add(struct acrs_import *im, const struct acrs_rec *r,
 	} else {
 		pid = im->pat_ids[r->patient_ord];
 	}
-	st = store_prepare(im->s, im->mode == ACRS_MODE_DELTA ?
-	    acrs_sql_rel_upsert : acrs_sql_rel_insert, e);
-	if (st == NULL)
-		return -1;
+	st = im->st_rel;
 	store_bind_int(st, 1, pid);
 	store_bind_text(st, 2, r->npi);
 	store_bind_text(st, 3, acrs_file_rel_name(r->rel));

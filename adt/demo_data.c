@@ -1063,7 +1063,7 @@ demo_data_visit_hl7(const struct demo_data *d, size_t i, struct buf *out,
 		if (att != NULL)
 			buf_printf(out, "%s^%s^%s^^^^^^NPI", att->npi,
 			    att->last, att->first);
-		buf_printf(out, "||%s|||||||||V%c%07zu|||||||||||||||||%s"
+		buf_printf(out, "|||%s|||||||||V%c%07zu|||||||||||||||||%s"
 		    "||||||||%s|%s\r", v->sensitive ? "PSY" : "MED", hosp,
 		    i + 1, dis ? "01" : "", admit, dis ? now : "");
 		if (v->sensitive)

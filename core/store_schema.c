@@ -96,7 +96,8 @@ const struct store_migration store_migrations[] = {
 	    " relationships INTEGER NOT NULL DEFAULT 0,"
 	    " bad_rows INTEGER NOT NULL DEFAULT 0);"
 	    /* A submitter's patient, normalized (adt/acrs_norm.h): dates
-	     * YYYYMMDD, blocking keys k_name (ZIP5 + 4 letters of last and
+	     * YYYYMMDD, the key (patient_id, submitter) also serves
+	     * identifier lookups, blocking keys k_name (ZIP5 + 4 letters of last and
 	     * first name + sex, hashed) and k_phone (last 4 digits, DOB).
 	     * adt/acrs_store.c drops and recreates these indexes around a
 	     * bulk replace: keep its copy of the index SQL in step. */
@@ -108,14 +109,13 @@ const struct store_migration store_migrations[] = {
 	    " street TEXT, city TEXT, state TEXT, zip5 TEXT, phone TEXT,"
 	    " ssn4 TEXT, k_name INTEGER, k_phone INTEGER);"
 	    "CREATE UNIQUE INDEX acrs_patient_key ON acrs_patient"
-	    " (submitter, patient_id);"
+	    " (patient_id, submitter);"
+	    "CREATE INDEX acrs_patient_sub ON acrs_patient (submitter);"
 	    "CREATE INDEX acrs_patient_dob ON acrs_patient (dob);"
 	    "CREATE INDEX acrs_patient_name ON acrs_patient (k_name)"
 	    " WHERE k_name IS NOT NULL;"
 	    "CREATE INDEX acrs_patient_phone ON acrs_patient (k_phone)"
 	    " WHERE k_phone IS NOT NULL;"
-	    "CREATE INDEX acrs_patient_ident ON acrs_patient"
-	    " (patient_id, authority);"
 	    /* One relationship: patient to provider (NPI) with a role. */
 	    "CREATE TABLE acrs_rel (patient INTEGER NOT NULL,"
 	    " npi TEXT NOT NULL, relationship TEXT NOT NULL,"
