@@ -26,7 +26,8 @@
 static void
 dir_put(struct buf *out)
 {
-	fwrite(out->data, 1, out->len, stdout);
+	if (out->len > 0)
+		fwrite(out->data, 1, out->len, stdout);
 	fflush(stdout);
 	buf_reset(out);
 }
