@@ -574,7 +574,9 @@ acrs_store_review_add(struct store *s, const char *event_ref,
 	    "s.id = p.submitter WHERE p.id = ?", e);
 	if (st == NULL)
 		return -1;
-	store_bindv(st, "sss", event_ref, ident, authority);
+	store_bind_text(st, 1, event_ref);
+	store_bind_text(st, 2, ident);
+	store_bind_text(st, 3, authority);
 	store_bind_int(st, 5, patient);
 	{
 		/* REAL through text keeps core/store.h unchanged. */
