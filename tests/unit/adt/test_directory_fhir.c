@@ -269,6 +269,64 @@ test_fhir_resource_problems_name_the_resource(void **state)
 	directory_report_free(&rep);
 }
 
+
+static void
+test_fhir_maps_status_rank_variants_and_inactive_resources(void **state)
+{
+	static const char doc[] =
+	    "<Bundle xmlns=\"http://hl7.org/fhir\">"
+	    "<entry><fullUrl value=\"urn:uuid:p1\"/><resource><Practitioner>"
+	    "<identifier><system value=\"http://hl7.org/fhir/sid/us-npi\"/>"
+	    "<value value=\"1234567893\"/></identifier><active "
+	    "value=\"false\"/><name><use value=\"usual\"/><family "
+	    "value=\"Nick\"/></name><name><use value=\"official\"/>"
+	    "<family value=\"Smith\"/><given value=\"Jane\"/></name>"
+	    "</Practitioner></resource></entry>"
+	    "<entry><resource><PractitionerRole><practitioner><reference "
+	    "value=\"urn:uuid:p1\"/></practitioner><endpoint><reference "
+	    "value=\"http://x.test/fhir/Endpoint/e1\"/></endpoint>"
+	    "<endpoint><reference value=\"Endpoint/e2\"/></endpoint>"
+	    "</PractitionerRole></resource></entry>"
+	    "<entry><resource><Endpoint><id value=\"e1\"/><extension "
+	    "url=\"http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/"
+	    "base-ext-endpoint-rank\"><valuePositiveInt value=\"3\"/>"
+	    "</extension><status value=\"off\"/><connectionType><code "
+	    "value=\"direct-project\"/></connectionType><address "
+	    "value=\"mailto:Jane@Old.B.Test\"/></Endpoint></resource></entry>"
+	    "<entry><resource><Endpoint><id value=\"e2\"/><status "
+	    "value=\"entered-in-error\"/><connectionType><code "
+	    "value=\"direct-project\"/></connectionType><address "
+	    "value=\"mailto:x@b.test\"/></Endpoint></resource></entry>"
+	    "</Bundle>";
+	struct fix *f = *state;
+	struct directory_rows *rows;
+	struct directory_report *rep;
+	struct directory_provider p;
+	struct directory_endpoint *eps;
+	struct err e = {0};
+	size_t n;
+
+	assert_int_equal(parse(doc, sizeof(doc) - 1, &rows, &rep, &e), 0);
+	assert_int_equal(directory_import_apply(f->s, rows, 0, rep, &e), 0);
+	if (rep->total != 0)
+		fail_msg("problem: %s", rep->problems[0].message);
+	assert_int_equal(directory_provider_get(f->s, "1234567893", &p, &e),
+	    1);
+	assert_string_equal(p.last_name, "Smith");
+	assert_false(p.active);
+	/* No organization: no membership; entered-in-error is dropped. */
+	assert_int_equal(rep->loaded[DIRECTORY_MEMBERSHIPS], 0);
+	assert_int_equal(directory_endpoint_list(f->s, "1234567893", &eps, &n,
+	    &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(eps[0].address, "Jane@old.b.test");
+	assert_int_equal(eps[0].rank, 3);
+	assert_false(eps[0].active);
+	free(eps);
+	directory_rows_free(&rows);
+	directory_report_free(&rep);
+}
+
 int
 main(void)
 {
@@ -284,6 +342,9 @@ main(void)
 		    test_fhir_refuses_documents_over_the_size_limit),
 		cmocka_unit_test_setup_teardown(
 		    test_fhir_resource_problems_name_the_resource,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fhir_maps_status_rank_variants_and_inactive_resources,
 		    setup, teardown),
 	};
 
