@@ -257,4 +257,127 @@ srv_reply_codes(const struct buf *out, struct buf *codes)
 	}
 }
 
+/* ---- real peers over loopback TCP (blocking, with poll timeouts) ---- */
+#ifdef SMTP_TEST_SOCKETS
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A listening socket on 127.0.0.1 with a kernel-chosen port. */
+static inline int
+peer_listen(int *port_r)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(fd, 4) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+		return -1;
+	*port_r = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A free port (bound then released: a small race, fine for tests). */
+static inline int
+peer_free_port(void)
+{
+	int port = 0, fd = peer_listen(&port);
+
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static inline int
+peer_connect(int port, int tries)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	for (int i = 0; i < tries; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a,
+		    sizeof(a)) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		usleep(100000);
+	}
+	return -1;
+}
+
+/* Runs "sh -c cmd" in the background; its output goes to stderr. */
+static inline pid_t
+peer_spawn(const char *cmd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(2, 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The child's exit status (or 128 + signal), waiting at most secs. */
+static inline int
+peer_wait(pid_t pid, int secs)
+{
+	int st = 0;
+
+	for (int i = 0; i < secs * 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static inline int
+peer_write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads what is there within ms; 0 on EOF or timeout, -1 on error. */
+static inline ssize_t
+peer_read(int fd, uint8_t *p, size_t n, int ms)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	int r = poll(&pfd, 1, ms);
+
+	if (r <= 0)
+		return r;
+	return read(fd, p, n);
+}
+#endif
+
 #endif

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#define SMTP_TEST_SOCKETS
 #include "tests/lib/testlib.h"
 #include "tests/unit/hisp/smtp_test_private.h"
 
 #include "core/xmalloc.h"
 #include "hisp/smtp_server.h"
+#include "hisp/tls.h"
 
 /* Session options a case can turn on. */
 #define O_TLS 0x01         /* STARTTLS offered */
@@ -674,6 +676,195 @@ test_smtp_server_rejects_nul_in_a_command(void **state)
 	srv_release(&r);
 }
 
+/* ---- real clients on loopback: Python's smtplib and swaks ---- */
+
+struct peer_srv {
+	struct srv_run r;
+	struct tls_ctx *ctx;
+	struct tls_conn *tls;
+	bool tls_started;
+};
+
+static int
+peer_flush(struct peer_srv *ps, int fd)
+{
+	struct buf wire;
+	struct err e;
+	int rc = 0;
+
+	buf_init(&wire, BUF_UNLIMITED);
+	if (ps->tls != NULL) {
+		if (ps->r.out.len > 0 && tls_conn_write(ps->tls, ps->r.out.data,
+		    ps->r.out.len, &e) != 0)
+			rc = -1;
+		tls_conn_take_output(ps->tls, &wire);
+	} else {
+		buf_append(&wire, ps->r.out.data, ps->r.out.len);
+	}
+	buf_reset(&ps->r.out);
+	if (wire.len > 0 && peer_write_all(fd, wire.data, wire.len) != 0)
+		rc = -1;
+	buf_release(&wire);
+	return rc;
+}
+
+/* Serves one connection on lfd with the scripted policy until the client
+ * quits or goes away; TLS through hisp/tls when the client asks. */
+static void
+peer_serve_one(struct peer_srv *ps, int lfd)
+{
+	struct pollfd pfd = {lfd, POLLIN, 0};
+	uint8_t in[16384];
+	struct buf plain;
+	struct err e;
+	int fd;
+
+	assert_int_equal(poll(&pfd, 1, 20000), 1);
+	fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	buf_init(&plain, BUF_UNLIMITED);
+	srv_begin(&ps->r);
+	peer_flush(ps, fd);
+	while (!ps->r.closed) {
+		ssize_t n = peer_read(fd, in, sizeof(in), 20000);
+
+		if (n <= 0)
+			break;
+		if (ps->tls != NULL) {
+			if (tls_conn_feed(ps->tls, in, (size_t)n, &e) != 0) {
+				print_error("tls: %s\n", e.msg);
+				break;
+			}
+			if (!ps->tls_started && tls_conn_handshake_done(ps->tls)) {
+				ps->tls_started = true;
+				smtp_server_tls_started(ps->r.s);
+				srv_pump(&ps->r);
+			}
+			buf_reset(&plain);
+			if (tls_conn_read(ps->tls, &plain, &e) < 0)
+				break;
+			if (plain.len > 0)
+				srv_feed_plain(&ps->r, plain.data, plain.len);
+		} else {
+			srv_feed_plain(&ps->r, in, (size_t)n);
+		}
+		if (peer_flush(ps, fd) != 0)
+			break;
+		if (ps->r.want_tls && ps->tls == NULL) {
+			ps->r.want_tls = false;
+			ps->tls = tls_conn_new(ps->ctx, NULL);
+		}
+	}
+	peer_flush(ps, fd);
+	close(fd);
+	buf_release(&plain);
+}
+
+static const char smtplib_script[] =
+    "import smtplib, ssl, sys\n"
+    "port, ca = int(sys.argv[1]), sys.argv[2]\n"
+    "ctx = ssl.create_default_context(cafile=ca)\n"
+    "ctx.check_hostname = False\n"
+    "s = smtplib.SMTP('127.0.0.1', port, local_hostname='client.test', "
+    "timeout=20)\n"
+    "s.ehlo()\n"
+    "assert s.has_extn('starttls') and not s.has_extn('auth'), s.esmtp_features\n"
+    "s.starttls(context=ctx)\n"
+    "s.ehlo()\n"
+    "assert s.has_extn('auth') and s.has_extn('pipelining')\n"
+    "try:\n"
+    "    s.login('alice', 'wrong')\n"
+    "    sys.exit('login with a bad password succeeded')\n"
+    "except smtplib.SMTPAuthenticationError as e:\n"
+    "    assert e.smtp_code == 535, e\n"
+    "s.login('alice', 'secret')\n"
+    "msg = 'Subject: t\\n\\n.dot line\\nbody\\n'\n"
+    "refused = s.sendmail('alice@local.test', ['b@local.test', "
+    "'x@far.test'], msg)\n"
+    "assert refused == {}, refused\n"
+    "code, _ = s.docmd('VRFY', 'bob')\n"
+    "assert code == 252, code\n"
+    "s.quit()\n";
+
+static void
+test_smtp_server_serves_python_smtplib_with_starttls_and_auth(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *cert = xasprintf("%s/c.pem", dir), *key = xasprintf("%s/k.pem", dir);
+	char *script = xasprintf("%s/client.py", dir), *cmd;
+	struct peer_srv ps;
+	struct err e;
+	int port = 0, lfd, rc;
+	pid_t pid;
+
+	cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout %s -out %s -days 2 "
+	    "-subj /CN=mx.local.test >/dev/null 2>&1", key, cert);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	testlib_write_file(script, smtplib_script, sizeof(smtplib_script) - 1);
+	memset(&ps, 0, sizeof(ps));
+	set_opts(&ps.r.params, O_TLS | O_AUTH | O_REQ_TLS | O_REQ_AUTH);
+	ps.ctx = tls_ctx_new_server(cert, key, &e);
+	assert_non_null(ps.ctx);
+	lfd = peer_listen(&port);
+	assert_true(lfd >= 0);
+	cmd = xasprintf("/usr/bin/python3 %s %d %s", script, port, cert);
+	pid = peer_spawn(cmd);
+	peer_serve_one(&ps, lfd);
+	rc = peer_wait(pid, 20);
+	if (rc != 0)
+		fail_msg("smtplib: got exit %d, want 0 (events: %s)", rc,
+		    buf_cstr(&ps.r.events));
+	assert_string_equal(buf_cstr(&ps.r.body),
+	    "Subject: t\r\n\r\n.dot line\r\nbody\r\n");
+	/* smtplib tries PLAIN then LOGIN with the bad password. */
+	if (strstr(buf_cstr(&ps.r.events), "auth:PLAIN:alice "
+	    "auth:LOGIN:alice auth:PLAIN:alice mail:alice@local.test:size "
+	    "rcpt:b@local.test rcpt:x@far.test data end:31 ") == NULL)
+		fail_msg("events: got %s", buf_cstr(&ps.r.events));
+	close(lfd);
+	srv_release(&ps.r);
+	tls_conn_free(&ps.tls);
+	tls_ctx_free(&ps.ctx);
+	testlib_rmtree(dir);
+	free(dir);
+	free(cert);
+	free(key);
+	free(script);
+	free(cmd);
+}
+
+static void
+test_smtp_server_serves_swaks_pipelining(void **state)
+{
+	struct peer_srv ps;
+	int port = 0, lfd, rc;
+	pid_t pid;
+	char *cmd;
+
+	memset(&ps, 0, sizeof(ps));
+	set_opts(&ps.r.params, 0);
+	lfd = peer_listen(&port);
+	assert_true(lfd >= 0);
+	cmd = xasprintf("swaks --silent 2 --server 127.0.0.1:%d --pipeline "
+	    "--helo client.test --from a@remote.test "
+	    "--to b@local.test,c@local.test --header 'Subject: swaks' "
+	    "--body 'hello from swaks' --timeout 20", port);
+	pid = peer_spawn(cmd);
+	peer_serve_one(&ps, lfd);
+	rc = peer_wait(pid, 20);
+	if (rc != 0)
+		fail_msg("swaks: got exit %d, want 0 (events: %s)", rc,
+		    buf_cstr(&ps.r.events));
+	assert_non_null(strstr(buf_cstr(&ps.r.events),
+	    "mail:a@remote.test rcpt:b@local.test rcpt:c@local.test data "));
+	assert_non_null(strstr(buf_cstr(&ps.r.body), "hello from swaks"));
+	close(lfd);
+	srv_release(&ps.r);
+	free(cmd);
+}
+
 static void
 test_smtp_server_free_accepts_null(void **state)
 {
@@ -701,6 +892,8 @@ main(void)
 		cmocka_unit_test(test_smtp_server_disconnect_aborts_the_transaction),
 		cmocka_unit_test(test_smtp_server_big_message_is_streamed_in_chunks),
 		cmocka_unit_test(test_smtp_server_rejects_nul_in_a_command),
+		cmocka_unit_test(test_smtp_server_serves_python_smtplib_with_starttls_and_auth),
+		cmocka_unit_test(test_smtp_server_serves_swaks_pipelining),
 		cmocka_unit_test(test_smtp_server_free_accepts_null),
 	};
 
