@@ -3,11 +3,14 @@
  * MLLP intake with durable AA at 1, 8 and 64 concurrent senders (ADTs/s,
  * ACK latency p50/p99).
  *
- * Usage: bench_hl7 [--seconds N] [--no-python] [--no-mllp] [SOURCE_DIR]
+ * Usage: bench_hl7 [--seconds N] [--no-python] [--no-parse] [--no-mllp]
+ *        [--senders N]
+ *        [SOURCE_DIR]
  * SOURCE_DIR (default $DG_SOURCE_DIR, else ".") is the repository root; the
  * samples are read from SOURCE_DIR/../shared/data/hl7. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -370,6 +373,35 @@ make_template(const struct msgset *s)
 	return (char *)buf_steal(&t, NULL);
 }
 
+/* The disk's fdatasync latency in dir: durable AA waits for one per group
+ * commit, so senders / fsync bounds the ADT rate. */
+static double
+fsync_ms(const char *dir)
+{
+	char *path = xasprintf("%s/fsync.probe", dir);
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	char block[8192];
+	double t0, el;
+	int n = 100;
+
+	memset(block, 'x', sizeof(block));
+	if (fd < 0) {
+		free(path);
+		return 0;
+	}
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		if (write(fd, block, sizeof(block)) < 0 || fdatasync(fd) != 0)
+			break;
+	el = now_s() - t0;
+	close(fd);
+	unlink(path);
+	free(path);
+	return el / n * 1e3;
+}
+
+static int only_senders; /* --senders N: run that count only */
+
 static void
 bench_mllp(const struct msgset *s, double secs)
 {
@@ -410,9 +442,18 @@ bench_mllp(const struct msgset *s, double secs)
 	}
 	printf("mllp intake: message %zu bytes (ADT^A01, unique MSH-10), "
 	    "store %s (WAL, synchronous=FULL)\n", strlen(tmpl) - 1, db);
+	{
+		double f = fsync_ms(dirt);
+
+		printf("disk: 8 KiB write+fdatasync %.2f ms (one per group "
+		    "commit: 8 senders can reach at most ~%.0f ADTs/s)\n", f,
+		    f > 0 ? 8.0 / f * 1e3 : 0.0);
+	}
 	pthread_create(&th, NULL, loop_main, &lt);
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		run_senders(w, mllp_server_port(srv), tmpl, counts[i], secs);
+		if (only_senders == 0 || only_senders == counts[i])
+			run_senders(w, mllp_server_port(srv), tmpl, counts[i],
+			    secs);
 	loop_stop_async(lt.l);
 	pthread_join(th, NULL);
 	store_writer_free(&w);
@@ -437,17 +478,21 @@ main(int argc, char **argv)
 {
 	const char *src = getenv("DG_SOURCE_DIR");
 	double secs = 3, rate, mbs, prate = 0, pmbs = 0;
-	bool python = true, mllp = true;
+	bool python = true, mllp = true, parse = true;
 	struct msgset s;
 	char *dir;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			secs = atof(argv[++i]);
+			secs = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--no-python") == 0)
 			python = false;
 		else if (strcmp(argv[i], "--no-mllp") == 0)
 			mllp = false;
+		else if (strcmp(argv[i], "--no-parse") == 0)
+			parse = python = false;
+		else if (strcmp(argv[i], "--senders") == 0 && i + 1 < argc)
+			(void)str_to_int(argv[++i], 1, 1000, &only_senders);
 		else
 			src = argv[i];
 	}
@@ -463,8 +508,10 @@ main(int argc, char **argv)
 	}
 	printf("parse+validate: %zu sample messages, %zu bytes (%s)\n", s.n,
 	    s.bytes, dir);
-	rate = bench_parse(&s, secs, &mbs);
-	printf("directgate hl7:  %10.0f msgs/s  %8.1f MB/s\n", rate, mbs);
+	rate = parse ? bench_parse(&s, secs, &mbs) : 0;
+	if (parse)
+		printf("directgate hl7:  %10.0f msgs/s  %8.1f MB/s\n", rate,
+		    mbs);
 	if (python && python_baseline(src, &s, secs, &prate, &pmbs) == 0) {
 		printf("python3-hl7:     %10.0f msgs/s  %8.1f MB/s\n", prate,
 		    pmbs);
