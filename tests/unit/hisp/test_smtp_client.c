@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#define SMTP_TEST_SOCKETS
 #include "tests/lib/testlib.h"
 #include "tests/unit/hisp/smtp_test_private.h"
 
@@ -595,6 +596,75 @@ test_smtp_client_message_too_big_for_server(void **state)
 	link_release(&l);
 }
 
+/* ---- a real server on loopback: Postfix's smtp-sink ---- */
+
+/* Runs the client over fd until DONE or the server goes quiet. */
+static void
+peer_deliver(struct cli_run *r, int fd)
+{
+	uint8_t in[8192];
+	size_t written = 0;
+
+	cli_begin(r);
+	while (r->results.len == 0) {
+		ssize_t n = peer_read(fd, in, sizeof(in), 20000);
+
+		if (n <= 0) {
+			smtp_client_abort(r->c, "connection lost");
+			cli_pump(r);
+			break;
+		}
+		cli_feed(r, in, (size_t)n);
+		if (r->sent.len > written) {
+			assert_int_equal(peer_write_all(fd, r->sent.data + written,
+			    r->sent.len - written), 0);
+			written = r->sent.len;
+		}
+	}
+}
+
+static void
+sink_case(const char *flags, bool want_pipelining, const char *want)
+{
+	static const char *const rcpts[] = {"b@sink.test", "c@sink.test"};
+	int port = peer_free_port(), fd;
+	char *cmd = xasprintf("exec smtp-sink -u nobody %s 127.0.0.1:%d 10",
+	    flags, port);
+	pid_t pid = peer_spawn(cmd);
+	struct cli_run r;
+
+	memset(&r, 0, sizeof(r));
+	smtp_client_params_default(&r.params);
+	r.params.helo_name = "client.test";
+	r.params.sender = "a@client.test";
+	r.params.rcpts = rcpts;
+	r.params.nrcpt = 2;
+	r.params.size = 20;
+	r.body = "Subject: sink\r\n\r\n.hello\r\n";
+	fd = peer_connect(port, 50);
+	assert_true(fd >= 0);
+	peer_deliver(&r, fd);
+	close(fd);
+	kill(pid, SIGTERM);
+	peer_wait(pid, 5);
+	if (strcmp(buf_cstr(&r.results), want) != 0)
+		fail_msg("smtp-sink %s: got %s, want %s (sent: %s)", flags,
+		    buf_cstr(&r.results), want, buf_cstr(&r.sent));
+	assert_int_equal(smtp_client_pipelining(r.c), want_pipelining);
+	cli_release(&r);
+	free(cmd);
+}
+
+static void
+test_smtp_client_delivers_to_postfix_smtp_sink(void **state)
+{
+	sink_case("", true, "ok,ok|ok");
+	/* -f: hard errors (and no PIPELINING); -r: soft errors. */
+	sink_case("-f RCPT", false, "perm,perm|perm");
+	sink_case("-r DATA", false, "temp,temp|temp");
+	sink_case("-f MAIL", false, "perm,perm|perm");
+}
+
 int
 main(void)
 {
@@ -606,6 +676,7 @@ main(void)
 		cmocka_unit_test(test_smtp_client_pipelined_transaction_against_server),
 		cmocka_unit_test(test_smtp_client_submission_with_starttls_and_auth),
 		cmocka_unit_test(test_smtp_client_message_too_big_for_server),
+		cmocka_unit_test(test_smtp_client_delivers_to_postfix_smtp_sink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
