@@ -476,3 +476,54 @@ intake_set_state(struct store *s, int64_t id, const char *state,
 		    (long long)id);
 	return 0;
 }
+
+static bool
+sniff_hl7(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+	    p[i] == '\n'))
+		i++;
+	if (n - i < 4)
+		return false;
+	if (memcmp(p + i, "MSH", 3) != 0 && memcmp(p + i, "FHS", 3) != 0 &&
+	    memcmp(p + i, "BHS", 3) != 0)
+		return false;
+	/* the field separator: printable, not a letter or digit */
+	return p[i + 3] > ' ' && p[i + 3] < 0x7f &&
+	    !((p[i + 3] >= '0' && p[i + 3] <= '9') ||
+	    (p[i + 3] >= 'A' && p[i + 3] <= 'Z') ||
+	    (p[i + 3] >= 'a' && p[i + 3] <= 'z'));
+}
+
+bool
+intake_is_hl7(const char *content_type, const void *p, size_t n)
+{
+	static const char *const hl7_types[] = {"text/hl7v2",
+	    "application/hl7-v2", "application/hl7-v2+er7",
+	    "x-application/hl7-v2+er7", "application/edi-hl7",
+	    "application/x-hl7", NULL};
+	static const char *const sniff_types[] = {"text/plain",
+	    "application/octet-stream", NULL};
+	size_t tl;
+
+	if (content_type == NULL || content_type[0] == '\0')
+		return sniff_hl7(p, n);
+	while (*content_type == ' ' || *content_type == '\t')
+		content_type++;
+	for (tl = 0; content_type[tl] && content_type[tl] != ';' &&
+	    content_type[tl] != ' ' && content_type[tl] != '\t'; tl++)
+		;
+	for (int i = 0; hl7_types[i]; i++)
+		if (strlen(hl7_types[i]) == tl &&
+		    str_span_caseeq(content_type, tl, hl7_types[i]))
+			return true;
+	for (int i = 0; sniff_types[i]; i++)
+		if (strlen(sniff_types[i]) == tl &&
+		    str_span_caseeq(content_type, tl, sniff_types[i]))
+			return sniff_hl7(p, n);
+	return false;
+}

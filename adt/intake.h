@@ -72,6 +72,18 @@ void intake_submit_wait(struct intake *in, const void *raw, size_t n,
     const char *channel, const char *sender, int64_t now_ms,
     intake_done_fn *done, void *arg);
 
+/* Direct intake (wired by the gateway once the HISP transport hands over
+ * messages for the intake address): whether a MIME part is an HL7
+ * attachment. content_type (may be NULL; parameters are ignored) is one of
+ * text/hl7v2, application/hl7-v2, application/hl7-v2+er7,
+ * x-application/hl7-v2+er7, application/edi-hl7, application/x-hl7; or
+ * text/plain, application/octet-stream or none when the decoded body starts
+ * (after a BOM and white space) with MSH, FHS or BHS and a delimiter. Each
+ * such part goes to intake_submit_wait(in, body, n, "direct",
+ * <Direct sender address>, now, done, arg), whose ACK the gateway returns
+ * to the sender as a Direct message. */
+bool intake_is_hl7(const char *content_type, const void *p, size_t n);
+
 /* A stored ADT, as listed (no PHI) by intake_list. Strings borrowed for
  * the duration of the callback. */
 struct intake_row {

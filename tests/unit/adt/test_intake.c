@@ -315,6 +315,42 @@ test_intake_lists_and_moves_state(void **state)
 	free(msg);
 }
 
+static void
+test_intake_recognizes_hl7_attachments(void **state)
+{
+	static const struct {
+		const char *type;
+		const char *body;
+		bool want;
+	} cases[] = {
+	    {"text/hl7v2", "anything", true},
+	    {"Application/HL7-V2+ER7; charset=utf-8", "x", true},
+	    {"x-application/hl7-v2+er7", "x", true},
+	    {"application/edi-hl7", "x", true},
+	    {"application/x-hl7", "x", true},
+	    {"application/hl7-v2", "x", true},
+	    {"text/plain", "MSH|^~\\&|A", true},
+	    {"text/plain", "\xEF\xBB\xBF\r\nMSH|^~\\&|A", true},
+	    {"application/octet-stream", "BHS|^~\\&", true},
+	    {"text/plain", "FHS|^~\\&", true},
+	    {"text/plain", "Dear doctor, MSH|", false},
+	    {"text/plain", "MSHA", false},
+	    {"text/html", "MSH|^~\\&|A", false},
+	    {NULL, "MSH|^~\\&|A", true},
+	    {"", "PID|1", false},
+	    {"text/plain", "MSH", false},
+	    {"text/hl7v2x", "x", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (intake_is_hl7(cases[i].type, cases[i].body,
+		    strlen(cases[i].body)) != cases[i].want)
+			fail_msg("case %zu (%s): got %d, want %d", i,
+			    cases[i].type ? cases[i].type : "NULL",
+			    !cases[i].want, cases[i].want);
+}
+
 int
 main(void)
 {
@@ -336,6 +372,7 @@ main(void)
 		    test_intake_never_acknowledges_an_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_intake_lists_and_moves_state, setup, teardown),
+		cmocka_unit_test(test_intake_recognizes_hl7_attachments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
