@@ -29,13 +29,42 @@ struct discover {
 	discover_validate_fn *validate;
 	void *validate_arg;
 	uint64_t seed;
-	struct discover_req *reqs;
+	struct discover_lookup *lookups; /* running */
+	size_t posted;                   /* cache hits waiting for delivery */
+	/* Results by address (lower-case domain): finished ones until they
+	 * expire, running ones to be joined. */
+	struct discover_cent **tab;
+	size_t tab_mask;
+	size_t ncent;
+	struct discover_cent *oldest, *newest;
 	bool closing;
+};
+
+/* A caller's request: joins a running lookup, or delivers a cached
+ * result from the loop. */
+struct discover_req {
+	struct discover *dc;
+	struct discover_lookup *lk;     /* NULL for a cache hit */
+	struct discover_req *next;      /* in lk->waiters */
+	discover_done_fn *cb;
+	void *arg;
+	bool cancelled;
+	struct discover_result *cached; /* the hit to deliver */
+};
+
+/* A cache entry. */
+struct discover_cent {
+	char *address;
+	uint64_t hash;
+	struct discover_cent *hnext, *older, *newer;
+	struct discover_result *res;  /* NULL while lk runs */
+	struct discover_lookup *lk;
+	uint64_t expires_ms;
 };
 
 /* One LDAP server candidate while its address is resolved. */
 struct discover_srv {
-	struct discover_req *req;
+	struct discover_lookup *req;
 	char *target;
 	uint16_t port;
 	char *url; /* set once its address is known */
@@ -46,7 +75,7 @@ struct discover_srv {
 /* Work handed to a worker: candidates to fetch, parse and validate, or an
  * LDAP lookup followed by the same. */
 struct discover_job {
-	struct discover_req *req;
+	struct discover_lookup *req;
 	struct discover_cand *cands;
 	size_t ncands;
 	/* LDAP */
@@ -57,14 +86,14 @@ struct discover_job {
 	int ldap_rc;
 };
 
-struct discover_req {
+struct discover_lookup {
 	struct discover *dc;
-	struct discover_req *next, *prev;
+	struct discover_lookup *next, *prev;
 	char *address;
 	char *domain;  /* borrowed from address */
 	char *addr_name; /* local.domain */
-	discover_done_fn *cb;
-	void *arg;
+	struct discover_req *waiters;
+	struct discover_cent *cent;
 	bool cancelled;
 	int busy;
 	struct discover_result *res;
@@ -77,9 +106,9 @@ struct discover_req {
 	size_t srv_pending;
 };
 
-static void step_domain(struct discover_req *r);
-static void step_ldap(struct discover_req *r);
-static void finish(struct discover_req *r);
+static void step_domain(struct discover_lookup *r);
+static void step_ldap(struct discover_lookup *r);
+static void finish(struct discover_lookup *r);
 
 /* --- results --- */
 
@@ -108,6 +137,34 @@ discover_result_free(struct discover_result **rp)
 	free(r->address);
 	free(r->trace);
 	free(r);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+struct discover_result *
+discover_result_dup(const struct discover_result *r)
+{
+	struct discover_result *d = xcalloc(1, sizeof(*d));
+
+	*d = *r;
+	d->address = dup_or_null(r->address);
+	d->trace = dup_or_null(r->trace);
+	d->cands = xcalloc(r->ncands ? r->ncands : 1, sizeof(*d->cands));
+	for (size_t i = 0; i < r->ncands; i++) {
+		struct discover_cand *c = &d->cands[i];
+
+		*c = r->cands[i];
+		c->url = dup_or_null(c->url);
+		c->der = c->der != NULL ? xmemdup(c->der, c->der_len) : NULL;
+		c->subject = dup_or_null(c->subject);
+		c->issuer = dup_or_null(c->issuer);
+		c->san = dup_or_null(c->san);
+	}
+	return d;
 }
 
 const char *
@@ -144,6 +201,9 @@ discover_settings_default(struct discover_settings *s)
 	s->ldap = true;
 	s->srv_seed = 0;
 	s->max_candidates = 16;
+	s->cache_ttl_ms = 300000;
+	s->negative_cache_ttl_ms = 60000;
+	s->cache_max = 10000;
 }
 
 /* --- certificate details and the basic validation (worker side) --- */
@@ -356,11 +416,11 @@ job_check(struct discover_job *j, const struct discover *dc,
 /* --- requests --- */
 
 static void
-trace(struct discover_req *r, const char *fmt, ...)
+trace(struct discover_lookup *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
-trace(struct discover_req *r, const char *fmt, ...)
+trace(struct discover_lookup *r, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -374,11 +434,11 @@ trace(struct discover_req *r, const char *fmt, ...)
 }
 
 static void
-note_temp(struct discover_req *r, const char *fmt, ...)
+note_temp(struct discover_lookup *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
-note_temp(struct discover_req *r, const char *fmt, ...)
+note_temp(struct discover_lookup *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -390,17 +450,136 @@ note_temp(struct discover_req *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* --- the result cache --- */
+
+static uint64_t
+cent_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (uint8_t)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static bool
+caching(const struct discover *dc)
+{
+	return dc->tab != NULL;
+}
+
+static struct discover_cent *
+cent_find(struct discover *dc, const char *address, uint64_t h)
+{
+	for (struct discover_cent *c = dc->tab[h & dc->tab_mask]; c != NULL;
+	    c = c->hnext)
+		if (c->hash == h && strcmp(c->address, address) == 0)
+			return c;
+	return NULL;
+}
+
 static void
-req_free(struct discover_req *r)
+cent_remove(struct discover *dc, struct discover_cent *c)
+{
+	struct discover_cent **pp = &dc->tab[c->hash & dc->tab_mask];
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	if (c->older != NULL)
+		c->older->newer = c->newer;
+	else
+		dc->oldest = c->newer;
+	if (c->newer != NULL)
+		c->newer->older = c->older;
+	else
+		dc->newest = c->older;
+	dc->ncent--;
+	if (c->lk != NULL)
+		c->lk->cent = NULL;
+	discover_result_free(&c->res);
+	free(c->address);
+	free(c);
+}
+
+static struct discover_cent *
+cent_insert(struct discover *dc, const char *address, uint64_t h)
+{
+	struct discover_cent *c, *next;
+
+	/* the oldest finished results make room */
+	for (c = dc->oldest; c != NULL && dc->ncent >= dc->set.cache_max;
+	    c = next) {
+		next = c->newer;
+		if (c->res != NULL)
+			cent_remove(dc, c);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->address = xstrdup(address);
+	c->hash = h;
+	c->hnext = dc->tab[h & dc->tab_mask];
+	dc->tab[h & dc->tab_mask] = c;
+	c->older = dc->newest;
+	if (dc->newest != NULL)
+		dc->newest->newer = c;
+	else
+		dc->oldest = c;
+	dc->newest = c;
+	dc->ncent++;
+	return c;
+}
+
+void
+discover_flush(struct discover *dc)
+{
+	struct discover_cent *c, *next;
+
+	if (!caching(dc))
+		return;
+	for (c = dc->oldest; c != NULL; c = next) {
+		next = c->newer;
+		if (c->res != NULL)
+			cent_remove(dc, c);
+	}
+}
+
+static void
+maybe_free_dc(struct discover *dc)
+{
+	if (!dc->closing || dc->lookups != NULL || dc->posted > 0)
+		return;
+	while (dc->oldest != NULL)
+		cent_remove(dc, dc->oldest);
+	free(dc->tab);
+	free(dc);
+}
+
+static void
+lookup_free(struct discover_lookup *r)
 {
 	struct discover *dc = r->dc;
 
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
-		dc->reqs = r->next;
+		dc->lookups = r->next;
 	if (r->next != NULL)
 		r->next->prev = r->prev;
+	if (r->cent != NULL) {
+		/* a lookup that ends without a result leaves no entry */
+		r->cent->lk = NULL;
+		if (r->cent->res == NULL)
+			cent_remove(dc, r->cent);
+		r->cent = NULL;
+	}
+	while (r->waiters != NULL) {
+		struct discover_req *w = r->waiters;
+
+		r->waiters = w->next;
+		free(w);
+	}
 	for (size_t i = 0; i < r->nsrv; i++) {
 		free(r->srv[i].target);
 		free(r->srv[i].url);
@@ -413,18 +592,17 @@ req_free(struct discover_req *r)
 	free(r->address);
 	free(r->addr_name);
 	free(r);
-	if (dc->closing && dc->reqs == NULL)
-		free(dc);
+	maybe_free_dc(dc);
 }
 
 /* Drops one outstanding operation; true when the request is gone (it was
  * cancelled and nothing else is pending). */
 static bool
-unbusy(struct discover_req *r)
+unbusy(struct discover_lookup *r)
 {
 	r->busy--;
 	if (r->cancelled && r->busy == 0) {
-		req_free(r);
+		lookup_free(r);
 		return true;
 	}
 	return r->cancelled;
@@ -434,7 +612,7 @@ unbusy(struct discover_req *r)
  * them is valid (they are marked used). Address-bound LDAP candidates take
  * precedence over domain-bound ones. */
 static bool
-take_cands(struct discover_req *r, struct discover_cand *v, size_t n)
+take_cands(struct discover_lookup *r, struct discover_cand *v, size_t n)
 {
 	struct discover_result *res = r->res;
 	size_t first = res->ncands, used = 0;
@@ -468,7 +646,7 @@ static void
 job_after(void *arg, bool cancelled)
 {
 	struct discover_job *j = arg;
-	struct discover_req *r = j->req;
+	struct discover_lookup *r = j->req;
 	enum discover_source src;
 	bool found;
 	size_t nvalid = 0;
@@ -532,7 +710,7 @@ static void
 job_work(void *arg)
 {
 	struct discover_job *j = arg;
-	struct discover_req *r = j->req;
+	struct discover_lookup *r = j->req;
 	const struct discover *dc = r->dc;
 
 	if (j->servers != NULL) {
@@ -563,7 +741,7 @@ job_work(void *arg)
 }
 
 static void
-start_job(struct discover_req *r, struct discover_job *j)
+start_job(struct discover_lookup *r, struct discover_job *j)
 {
 	j->req = r;
 	r->busy++;
@@ -580,7 +758,7 @@ start_job(struct discover_req *r, struct discover_job *j)
 }
 
 static void
-cert_answer(struct discover_req *r, struct dns_answer *a,
+cert_answer(struct discover_lookup *r, struct dns_answer *a,
     enum discover_source src, const char *name)
 {
 	struct discover_job *j;
@@ -642,7 +820,7 @@ cert_answer(struct discover_req *r, struct dns_answer *a,
 static void
 addr_cert_cb(void *arg, struct dns_answer *a)
 {
-	struct discover_req *r = arg;
+	struct discover_lookup *r = arg;
 
 	if (unbusy(r))
 		return;
@@ -652,7 +830,7 @@ addr_cert_cb(void *arg, struct dns_answer *a)
 static void
 domain_cert_cb(void *arg, struct dns_answer *a)
 {
-	struct discover_req *r = arg;
+	struct discover_lookup *r = arg;
 
 	if (unbusy(r))
 		return;
@@ -662,7 +840,7 @@ domain_cert_cb(void *arg, struct dns_answer *a)
 static void
 step_address(void *arg)
 {
-	struct discover_req *r = arg;
+	struct discover_lookup *r = arg;
 	struct err e;
 
 	if (unbusy(r))
@@ -677,7 +855,7 @@ step_address(void *arg)
 }
 
 static void
-step_domain(struct discover_req *r)
+step_domain(struct discover_lookup *r)
 {
 	struct err e;
 
@@ -692,7 +870,7 @@ step_domain(struct discover_req *r)
 
 /* Every SRV target's address is known (or failed): ask the servers. */
 static void
-srv_resolved(struct discover_req *r)
+srv_resolved(struct discover_lookup *r)
 {
 	struct discover_job *j = xcalloc(1, sizeof(*j));
 
@@ -723,7 +901,7 @@ static void srv_addr_cb(void *arg, struct dns_answer *a);
 static void
 srv_addr_done(struct discover_srv *s)
 {
-	struct discover_req *r = s->req;
+	struct discover_lookup *r = s->req;
 
 	if (unbusy(r))
 		return;
@@ -735,7 +913,7 @@ static void
 srv_addr_cb(void *arg, struct dns_answer *a)
 {
 	struct discover_srv *s = arg;
-	struct discover_req *r = s->req;
+	struct discover_lookup *r = s->req;
 	const struct dns_rr *rr;
 	size_t it = 0;
 	char ip[64];
@@ -768,7 +946,7 @@ srv_addr_cb(void *arg, struct dns_answer *a)
 static void
 srv_cb(void *arg, struct dns_answer *a)
 {
-	struct discover_req *r = arg;
+	struct discover_lookup *r = arg;
 	struct ldap_lookup_srv v[DISCOVER_MAX_SRV];
 	const struct dns_rr *rr;
 	size_t n = 0, it = 0;
@@ -834,7 +1012,7 @@ srv_cb(void *arg, struct dns_answer *a)
 }
 
 static void
-step_ldap(struct discover_req *r)
+step_ldap(struct discover_lookup *r)
 {
 	char name[600];
 	struct err e;
@@ -854,9 +1032,11 @@ step_ldap(struct discover_req *r)
 }
 
 static void
-finish(struct discover_req *r)
+finish(struct discover_lookup *r)
 {
+	struct discover *dc = r->dc;
 	struct discover_result *res = r->res;
+	struct discover_req *w, *next;
 	char safe[256];
 
 	res->trace = (char *)buf_steal(&r->trace, NULL);
@@ -881,8 +1061,31 @@ finish(struct discover_req *r)
 	    "used=%zu", log_safe(safe, sizeof(safe), r->address),
 	    discover_outcome_name(res->outcome), res->ncands, res->nused);
 	r->res = NULL;
-	r->cb(r->arg, res);
-	req_free(r);
+	if (r->cent != NULL) {
+		struct discover_cent *c = r->cent;
+		int64_t ttl = res->outcome == DISCOVER_FOUND ?
+		    dc->set.cache_ttl_ms : res->outcome == DISCOVER_NONE ?
+		    dc->set.negative_cache_ttl_ms : 0;
+
+		c->lk = NULL;
+		r->cent = NULL;
+		if (ttl > 0) {
+			c->res = discover_result_dup(res);
+			c->expires_ms = loop_now_ms(dc->loop) + (uint64_t)ttl;
+		} else {
+			cent_remove(dc, c);
+		}
+	}
+	/* Each waiter gets its own copy; the lookup goes first so that a
+	 * callback starting another discovery finds a consistent state. */
+	w = r->waiters;
+	r->waiters = NULL;
+	lookup_free(r);
+	for (; w != NULL; w = next) {
+		next = w->next;
+		w->cb(w->arg, next != NULL ? discover_result_dup(res) : res);
+		free(w);
+	}
 }
 
 /* --- the discoverer --- */
@@ -903,6 +1106,15 @@ discover_new(struct loop *l, struct dns *d, const struct discover_settings *s,
 	if (getrandom(&dc->seed, sizeof(dc->seed), 0) != sizeof(dc->seed) ||
 	    dc->seed == 0)
 		dc->seed = (uint64_t)time(NULL) | 1;
+	if (dc->set.cache_max > 0 && (dc->set.cache_ttl_ms > 0 ||
+	    dc->set.negative_cache_ttl_ms > 0)) {
+		size_t tab = 64;
+
+		while (tab < dc->set.cache_max && tab < ((size_t)1 << 18))
+			tab *= 2;
+		dc->tab = xcalloc(tab, sizeof(*dc->tab));
+		dc->tab_mask = tab - 1;
+	}
 	return dc;
 }
 
@@ -910,27 +1122,52 @@ void
 discover_free(struct discover **dp)
 {
 	struct discover *dc;
-	bool live = false;
 
 	if (dp == NULL || (dc = *dp) == NULL)
 		return;
 	*dp = NULL;
-	for (struct discover_req *r = dc->reqs; r != NULL; r = r->next) {
-		r->cancelled = true;
-		live = true;
-	}
 	dc->closing = true;
-	if (!live)
-		free(dc);
+	for (struct discover_lookup *r = dc->lookups; r != NULL; r = r->next) {
+		while (r->waiters != NULL) {
+			struct discover_req *w = r->waiters;
+
+			r->waiters = w->next;
+			free(w);
+		}
+		r->cancelled = true;
+	}
+	if (caching(dc))
+		while (dc->oldest != NULL)
+			cent_remove(dc, dc->oldest);
+	maybe_free_dc(dc);
+}
+
+static void
+deliver_cached(void *arg)
+{
+	struct discover_req *w = arg;
+	struct discover *dc = w->dc;
+
+	if (!w->cancelled && !dc->closing)
+		w->cb(w->arg, w->cached);
+	else
+		discover_result_free(&w->cached);
+	free(w);
+	dc->posted--;
+	maybe_free_dc(dc);
 }
 
 struct discover_req *
 discover_start(struct discover *dc, const char *address, discover_done_fn *cb,
     void *arg, struct err *e)
 {
-	struct discover_req *r;
+	struct discover_lookup *r;
+	struct discover_req *w;
+	struct discover_cent *c = NULL;
 	const char *at = strrchr(address, '@');
 	size_t len = strlen(address);
+	char *key;
+	uint64_t h = 0;
 
 	if (at == NULL || at == address || at[1] == '\0' || len > 320) {
 		err_set(e, ERR_PERM, "not a Direct address");
@@ -942,34 +1179,91 @@ discover_start(struct discover *dc, const char *address, discover_done_fn *cb,
 			    "non-ASCII byte");
 			return NULL;
 		}
+	if (dc->closing) {
+		err_set(e, ERR_TEMP, "shutting down");
+		return NULL;
+	}
+	key = xstrdup(address);
+	str_lower(key + (at - address));
+	w = xcalloc(1, sizeof(*w));
+	w->dc = dc;
+	w->cb = cb;
+	w->arg = arg;
+	if (caching(dc)) {
+		h = cent_hash(key);
+		c = cent_find(dc, key, h);
+		if (c != NULL && c->res != NULL &&
+		    c->expires_ms > loop_now_ms(dc->loop)) {
+			w->cached = discover_result_dup(c->res);
+			dc->posted++;
+			loop_post(dc->loop, deliver_cached, w);
+			free(key);
+			return w;
+		}
+		if (c != NULL && c->res != NULL) {
+			cent_remove(dc, c);
+			c = NULL;
+		}
+		if (c != NULL && c->lk != NULL) {
+			struct discover_req **pp = &c->lk->waiters;
+
+			while (*pp != NULL)
+				pp = &(*pp)->next;
+			*pp = w;
+			w->lk = c->lk;
+			free(key);
+			return w;
+		}
+	}
 	r = xcalloc(1, sizeof(*r));
 	r->dc = dc;
-	r->address = xstrdup(address);
-	str_lower(r->address + (at - address));
+	r->address = key;
 	r->domain = r->address + (at - address) + 1;
 	r->addr_name = xstrdup(r->address);
 	r->addr_name[at - address] = '.';
-	r->cb = cb;
-	r->arg = arg;
 	r->res = xcalloc(1, sizeof(*r->res));
 	r->res->address = xstrdup(r->address);
 	buf_init(&r->trace, 64 * 1024);
-	r->next = dc->reqs;
-	if (dc->reqs != NULL)
-		dc->reqs->prev = r;
-	dc->reqs = r;
+	r->next = dc->lookups;
+	if (dc->lookups != NULL)
+		dc->lookups->prev = r;
+	dc->lookups = r;
+	r->waiters = w;
+	w->lk = r;
+	if (caching(dc)) {
+		r->cent = cent_insert(dc, key, h);
+		r->cent->lk = r;
+	}
 	r->busy = 1;
 	loop_post(dc->loop, step_address, r);
-	return r;
+	return w;
 }
 
 void
-discover_cancel(struct discover_req **rp)
+discover_cancel(struct discover_req **wp)
 {
-	struct discover_req *r;
+	struct discover_req *w, **pp;
+	struct discover_lookup *r;
 
-	if (rp == NULL || (r = *rp) == NULL)
+	if (wp == NULL || (w = *wp) == NULL)
 		return;
-	*rp = NULL;
-	r->cancelled = true;
+	*wp = NULL;
+	if ((r = w->lk) == NULL) {
+		w->cancelled = true; /* deliver_cached frees it */
+		return;
+	}
+	for (pp = &r->waiters; *pp != NULL && *pp != w; pp = &(*pp)->next)
+		;
+	if (*pp == w)
+		*pp = w->next;
+	free(w);
+	if (r->waiters == NULL) {
+		/* nobody waits: stop at the next step, leave no entry */
+		r->cancelled = true;
+		if (r->cent != NULL) {
+			r->cent->lk = NULL;
+			cent_remove(r->dc, r->cent);
+			r->cent = NULL;
+		}
+	}
 }

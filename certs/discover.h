@@ -80,6 +80,8 @@ struct discover_result {
 	char *trace;
 };
 void discover_result_free(struct discover_result **rp);
+/* A deep copy; the caller frees it. */
+struct discover_result *discover_result_dup(const struct discover_result *r);
 const char *discover_source_name(enum discover_source s);
 const char *discover_outcome_name(enum discover_outcome o);
 
@@ -104,8 +106,15 @@ struct discover_settings {
 	bool ldap;                /* step 3 on or off */
 	uint64_t srv_seed;        /* 0: random; else a fixed seed (tests) */
 	size_t max_candidates;    /* per step */
+	/* Results by address, shared by every request: FOUND for
+	 * cache_ttl_ms, NONE for negative_cache_ttl_ms, TEMP never; 0
+	 * turns each off. A lookup running is joined, not repeated. */
+	int64_t cache_ttl_ms;
+	int64_t negative_cache_ttl_ms;
+	size_t cache_max;
 };
-/* 10 s, 1 MiB, 5 s, 10 s, ldap on, random, 16. */
+/* 10 s, 1 MiB, 5 s, 10 s, ldap on, random, 16; cache 5 min, 1 min,
+ * 10000 addresses. */
 void discover_settings_default(struct discover_settings *s);
 /* From the configuration: discover_config_read (certs/discover_config.h). */
 
@@ -119,18 +128,25 @@ struct discover *discover_new(struct loop *l, struct dns *d,
     void *validate_arg);
 /* Cancels every request (their callbacks never fire); memory of requests
  * still waiting on a worker or DNS is released when they return, so the
- * loop must run afterwards. Accepts NULL. */
+ * loop must run afterwards. Not from inside a discover callback. Accepts
+ * NULL. */
 void discover_free(struct discover **dp);
+/* Drops every cached result (the trust store changed); running lookups
+ * go on. */
+void discover_flush(struct discover *dc);
 
 /* res is the caller's (free with discover_result_free). */
 typedef void discover_done_fn(void *arg, struct discover_result *res);
 
-/* Starts discovery for address ("local@domain"). cb fires exactly once,
- * from the loop (never inside this call), unless the request is cancelled.
- * NULL with ERR_PERM for a malformed address (cb never fires). */
+/* Starts discovery for address ("local@domain"): served from the cache,
+ * joined to a lookup already running for the address, or a new lookup.
+ * cb fires exactly once, from the loop (never inside this call), unless
+ * the request is cancelled. NULL with ERR_PERM for a malformed address,
+ * ERR_TEMP after discover_free (cb never fires). */
 struct discover_req *discover_start(struct discover *dc, const char *address,
     discover_done_fn *cb, void *arg, struct err *e);
-/* The callback will not fire; the request frees itself. Clears *rp. */
+/* The callback will not fire; the request frees itself. Only before the
+ * callback has fired. Clears *rp. */
 void discover_cancel(struct discover_req **rp);
 
 #endif

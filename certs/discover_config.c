@@ -24,6 +24,12 @@ const struct config_def discover_config_defs[] = {
 	    64 * 1024 * 1024, "largest certificate fetched from a CERT URL"},
 	{"discover", "max_candidates", CONFIG_INT, "16", 1, 256,
 	    "candidate certificates considered per step"},
+	{"discover", "cache_ttl", CONFIG_DURATION, "5m", 0, 86400000,
+	    "how long a recipient's valid certificates are reused; 0: never"},
+	{"discover", "negative_cache_ttl", CONFIG_DURATION, "1m", 0, 86400000,
+	    "how long \"no valid certificate\" is remembered; 0: never"},
+	{"discover", "cache_size", CONFIG_INT, "10000", 0, 10000000,
+	    "recipients whose results are kept at most"},
 	{"ldap", "enabled", CONFIG_BOOL, "yes", 0, 0,
 	    "look in LDAP (SRV _ldap._tcp) when DNS gives no valid certificate"},
 	{"ldap", "connect_timeout", CONFIG_DURATION, "5s", 100, 600000,
@@ -58,6 +64,11 @@ discover_config_read(const struct config *cfg, struct dns_settings *ds,
 		    "url_max_size");
 		ss->max_candidates = (size_t)config_int(cfg, "discover",
 		    "max_candidates");
+		ss->cache_ttl_ms = config_int(cfg, "discover", "cache_ttl");
+		ss->negative_cache_ttl_ms = config_int(cfg, "discover",
+		    "negative_cache_ttl");
+		ss->cache_max = (size_t)config_int(cfg, "discover",
+		    "cache_size");
 		ss->ldap = config_bool(cfg, "ldap", "enabled");
 		ss->ldap_net_timeout_ms = config_int(cfg, "ldap",
 		    "connect_timeout");

@@ -452,6 +452,82 @@ test_discover_free_with_requests_pending(void **state)
 }
 
 static void
+test_discover_serves_repeated_requests_from_its_cache(void **state)
+{
+	static const struct zname zone[] = {
+	    {"a.b.test", false, {"valid-a"}},
+	};
+	struct t t;
+	struct err e;
+	int before;
+
+	t_setup(&t, zone, 1);
+	run_one(&t, "a@b.test");
+	before = atomic_load(&t.f.queries);
+	assert_non_null(discover_start(t.dc, "a@B.TEST", done, &t, &e));
+	assert_int_equal(t.calls, 1); /* not inside the call */
+	while (t.calls < 2)
+		uv_run(loop_uv(t.l), UV_RUN_ONCE);
+	assert_int_equal(atomic_load(&t.f.queries), before);
+	assert_ptr_not_equal(t.res[1], t.res[0]);
+	assert_int_equal(t.res[1]->outcome, DISCOVER_FOUND);
+	assert_int_equal(count_used(t.res[1], "valid-a"), 1);
+	/* after a flush the lookup runs again (from the DNS cache) */
+	discover_flush(t.dc);
+	assert_non_null(discover_start(t.dc, "a@b.test", done, &t, &e));
+	while (t.calls < 3)
+		uv_run(loop_uv(t.l), UV_RUN_ONCE);
+	assert_int_equal(t.res[2]->outcome, DISCOVER_FOUND);
+	t_teardown(&t);
+}
+
+static void
+test_discover_does_not_cache_temporary_outcomes(void **state)
+{
+	static const struct zname zone[] = {
+	    {"a.b.test", true, {NULL}},
+	    {"b.test", true, {NULL}},
+	};
+	struct t t;
+	struct err e;
+
+	t_setup(&t, zone, 2);
+	run_one(&t, "a@b.test");
+	assert_int_equal(t.res[0]->outcome, DISCOVER_TEMP);
+	assert_non_null(discover_start(t.dc, "a@b.test", done, &t, &e));
+	while (t.calls < 2)
+		uv_run(loop_uv(t.l), UV_RUN_ONCE);
+	assert_int_equal(t.res[1]->outcome, DISCOVER_TEMP);
+	assert_int_equal(atomic_load(&t.f.per_name[0]), 2);
+	t_teardown(&t);
+}
+
+static void
+test_discover_cancelling_one_joined_request_keeps_the_other(void **state)
+{
+	static const struct zname zone[] = {
+	    {"a.b.test", false, {"valid-a"}},
+	};
+	struct t t;
+	struct err e;
+	struct discover_req *first;
+
+	t_setup(&t, zone, 1);
+	first = discover_start(t.dc, "a@b.test", done, &t, &e);
+	assert_non_null(discover_start(t.dc, "a@b.test", done, &t, &e));
+	discover_cancel(&first);
+	while (t.calls < 1)
+		uv_run(loop_uv(t.l), UV_RUN_ONCE);
+	for (int i = 0; i < 10; i++) {
+		uv_run(loop_uv(t.l), UV_RUN_NOWAIT);
+		usleep(5000);
+	}
+	assert_int_equal(t.calls, 1);
+	assert_int_equal(t.res[0]->outcome, DISCOVER_FOUND);
+	t_teardown(&t);
+}
+
+static void
 test_discover_rejects_malformed_addresses(void **state)
 {
 	static const char *bad[] = {"nobody", "@b.test", "a@", "a b@c.test",
@@ -481,6 +557,9 @@ main(void)
 	    cmocka_unit_test(test_discover_shares_dns_lookups_between_requests),
 	    cmocka_unit_test(test_discover_cancelled_request_never_calls_back),
 	    cmocka_unit_test(test_discover_free_with_requests_pending),
+	    cmocka_unit_test(test_discover_serves_repeated_requests_from_its_cache),
+	    cmocka_unit_test(test_discover_does_not_cache_temporary_outcomes),
+	    cmocka_unit_test(test_discover_cancelling_one_joined_request_keeps_the_other),
 	    cmocka_unit_test(test_discover_rejects_malformed_addresses),
 	};
 
