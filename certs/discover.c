@@ -38,6 +38,8 @@ struct discover {
 	size_t ncent;
 	struct discover_cent *oldest, *newest;
 	bool closing;
+	void (*release_fn)(void *arg);
+	void *release_arg;
 };
 
 /* A caller's request: joins a running lookup, or delivers a cached
@@ -553,7 +555,16 @@ maybe_free_dc(struct discover *dc)
 	while (dc->oldest != NULL)
 		cent_remove(dc, dc->oldest);
 	free(dc->tab);
+	if (dc->release_fn != NULL)
+		dc->release_fn(dc->release_arg);
 	free(dc);
+}
+
+void
+discover_on_release(struct discover *dc, void (*fn)(void *arg), void *arg)
+{
+	dc->release_fn = fn;
+	dc->release_arg = arg;
 }
 
 static void

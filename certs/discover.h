@@ -122,7 +122,9 @@ struct discover;
 struct discover_req;
 
 /* d is borrowed and must outlive the discoverer. validate NULL uses
- * discover_validate_basic. s is copied. */
+ * discover_validate_basic. s is copied. validate_arg is borrowed: it must
+ * stay valid until the discoverer's memory is released (see
+ * discover_on_release). */
 struct discover *discover_new(struct loop *l, struct dns *d,
     const struct discover_settings *s, discover_validate_fn *validate,
     void *validate_arg);
@@ -131,6 +133,12 @@ struct discover *discover_new(struct loop *l, struct dns *d,
  * loop must run afterwards. Not from inside a discover callback. Accepts
  * NULL. */
 void discover_free(struct discover **dp);
+/* fn(arg) runs (loop thread) when the discoverer's memory is released:
+ * inside discover_free when nothing was running, else when the last
+ * lookup still on a worker or DNS has ended. The place to free the
+ * validation argument, which workers may use until then. */
+void discover_on_release(struct discover *dc, void (*fn)(void *arg),
+    void *arg);
 /* Drops every cached result (the trust store changed); running lookups
  * go on. */
 void discover_flush(struct discover *dc);

@@ -429,6 +429,12 @@ test_discover_cancelled_request_never_calls_back(void **state)
 }
 
 static void
+released(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
 test_discover_free_with_requests_pending(void **state)
 {
 	static const struct zname zone[] = {
@@ -436,17 +442,22 @@ test_discover_free_with_requests_pending(void **state)
 	};
 	struct t t;
 	struct err e;
+	int rel = 0;
 
 	t_setup(&t, zone, 1);
+	discover_on_release(t.dc, released, &rel);
 	assert_non_null(discover_start(t.dc, "a@b.test", done, &t, &e));
 	assert_non_null(discover_start(t.dc, "c@b.test", done, &t, &e));
-	uv_run(loop_uv(t.l), UV_RUN_NOWAIT);
+	while (atomic_load(&t.f.queries) < 2)
+		uv_run(loop_uv(t.l), UV_RUN_NOWAIT);
 	discover_free(&t.dc);
 	assert_null(t.dc);
-	for (int i = 0; i < 40; i++) {
+	assert_int_equal(rel, 0); /* a.b.test is still waiting on DNS */
+	for (int i = 0; i < 60 && rel == 0; i++) {
 		uv_run(loop_uv(t.l), UV_RUN_NOWAIT);
 		usleep(10000);
 	}
+	assert_int_equal(rel, 1);
 	assert_int_equal(t.calls, 0);
 	t_teardown(&t);
 }
