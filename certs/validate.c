@@ -25,6 +25,8 @@
 #define CACHE_MAX 256       /* AIA and CRL cache entries */
 #define CRL_DEFAULT_TTL 3600 /* a CRL without nextUpdate */
 #define MAX_URLS 4          /* distribution points / AIA URLs tried */
+#define FAIL_TTL 60         /* a failed fetch is not retried for 60 s */
+#define FAIL_MAX 64
 
 struct vdomain {
 	char *name;
@@ -43,6 +45,15 @@ struct crl_entry {
 	time_t expires;
 };
 
+/* A URL whose fetch failed recently: not tried again until `until`, so
+ * that a dead CRL or AIA server does not hold a worker for the full HTTP
+ * timeout on every message. */
+struct fail_entry {
+	char *url;
+	time_t until;
+	struct err err;
+};
+
 struct validate_ctx {
 	atomic_int refs;
 	struct validate_opts o;
@@ -55,6 +66,8 @@ struct validate_ctx {
 	size_t naia;
 	struct crl_entry *crl;
 	size_t ncrl;
+	struct fail_entry fail[FAIL_MAX];
+	size_t nfail;
 };
 
 static const char *const reason_names[] = {
@@ -246,6 +259,8 @@ validate_ctx_free(struct validate_ctx **ctxp)
 		X509_CRL_free(ctx->crl[i].crl);
 	}
 	free(ctx->crl);
+	for (size_t i = 0; i < ctx->nfail; i++)
+		free(ctx->fail[i].url);
 	pthread_mutex_destroy(&ctx->mu);
 	free(ctx);
 }
@@ -450,11 +465,62 @@ crl_urls(X509 *x, char **v, size_t max)
 	return n;
 }
 
+/* True (e filled) when url failed less than FAIL_TTL ago. Locks. */
+static bool
+fail_recent(struct validate_ctx *ctx, const char *url, time_t now,
+    struct err *e)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&ctx->mu);
+	for (size_t i = 0; i < ctx->nfail; i++)
+		if (strcmp(ctx->fail[i].url, url) == 0 &&
+		    now < ctx->fail[i].until && now + FAIL_TTL >=
+		    ctx->fail[i].until) {
+			if (e != NULL)
+				*e = ctx->fail[i].err;
+			hit = true;
+			break;
+		}
+	pthread_mutex_unlock(&ctx->mu);
+	return hit;
+}
+
+/* Remembers a failed fetch of url (replacing an older entry). Locks. */
+static void
+fail_note(struct validate_ctx *ctx, const char *url, time_t now,
+    const struct err *e)
+{
+	size_t slot = ctx->nfail;
+
+	pthread_mutex_lock(&ctx->mu);
+	for (size_t i = 0; i < ctx->nfail; i++)
+		if (strcmp(ctx->fail[i].url, url) == 0) {
+			slot = i;
+			break;
+		}
+	if (slot == ctx->nfail) {
+		if (ctx->nfail == FAIL_MAX) {
+			/* Full: drop the entry that expires first. */
+			slot = 0;
+			for (size_t i = 1; i < ctx->nfail; i++)
+				if (ctx->fail[i].until < ctx->fail[slot].until)
+					slot = i;
+			free(ctx->fail[slot].url);
+		} else
+			ctx->nfail++;
+		ctx->fail[slot].url = xstrdup(url);
+	}
+	ctx->fail[slot].until = now + FAIL_TTL;
+	ctx->fail[slot].err = *e;
+	pthread_mutex_unlock(&ctx->mu);
+}
+
 /* Adds the certificates behind an AIA URL to out (up-ref'd): from the
  * cache, else fetched. 0, or -1 with e set. */
 static int
-aia_get(struct validate_ctx *ctx, const char *url, STACK_OF(X509) *out,
-    struct err *e)
+aia_get(struct validate_ctx *ctx, const char *url, time_t now,
+    STACK_OF(X509) *out, struct err *e)
 {
 	STACK_OF(X509) *certs;
 	struct buf body;
@@ -474,10 +540,13 @@ aia_get(struct validate_ctx *ctx, const char *url, STACK_OF(X509) *out,
 	}
 	pthread_mutex_unlock(&ctx->mu);
 
+	if (fail_recent(ctx, url, now, e))
+		return -1;
 	buf_init(&body, ctx->o.max_cert_size + 1);
 	if (ctx->o.fetch(ctx->o.fetch_arg, url, ctx->o.max_cert_size,
 	    ctx->o.http_timeout_ms, &body, e) != 0) {
 		buf_release(&body);
+		fail_note(ctx, url, now, e);
 		return -1;
 	}
 	certs = sk_X509_new_null();
@@ -486,7 +555,9 @@ aia_get(struct validate_ctx *ctx, const char *url, STACK_OF(X509) *out,
 	if (certs_util_read_certs(body.data, body.len, certs, e) < 0) {
 		buf_release(&body);
 		sk_X509_free(certs);
-		return err_prefix(e, "AIA %.120s", url);
+		err_prefix(e, "AIA %.120s", url);
+		fail_note(ctx, url, now, e);
+		return -1;
 	}
 	buf_release(&body);
 	log_debug(NULL, "event=aia-fetched url=%.200s certs=%d", url,
@@ -553,16 +624,20 @@ crl_get(struct validate_ctx *ctx, const char *url, time_t now, struct err *e)
 	}
 	pthread_mutex_unlock(&ctx->mu);
 
+	if (fail_recent(ctx, url, now, e))
+		return NULL;
 	buf_init(&body, ctx->o.max_crl_size + 1);
 	if (ctx->o.fetch(ctx->o.fetch_arg, url, ctx->o.max_crl_size,
 	    ctx->o.http_timeout_ms, &body, e) != 0) {
 		buf_release(&body);
+		fail_note(ctx, url, now, e);
 		return NULL;
 	}
 	crl = crl_parse(body.data, body.len);
 	buf_release(&body);
 	if (crl == NULL) {
 		err_set(e, ERR_PERM, "CRL %.120s: not a CRL", url);
+		fail_note(ctx, url, now, e);
 		return NULL;
 	}
 	next = X509_CRL_get0_nextUpdate(crl) != NULL ?
@@ -570,12 +645,14 @@ crl_get(struct validate_ctx *ctx, const char *url, time_t now, struct err *e)
 	if (certs_util_time(X509_CRL_get0_lastUpdate(crl)) > now + 300) {
 		X509_CRL_free(crl);
 		err_set(e, ERR_TEMP, "CRL %.120s: not yet valid", url);
+		fail_note(ctx, url, now, e);
 		return NULL;
 	}
 	if (next != 0 && next <= now) {
 		X509_CRL_free(crl);
 		err_set(e, ERR_TEMP, "CRL %.120s: expired (nextUpdate passed)",
 		    url);
+		fail_note(ctx, url, now, e);
 		return NULL;
 	}
 	expires = next != 0 ? next : now + CRL_DEFAULT_TTL;
@@ -957,8 +1034,8 @@ validate_cert(struct validate_ctx *ctx, const struct validate_req *req,
 				{
 					int before = sk_X509_num(fetched);
 
-					if (aia_get(ctx, urls[u], fetched,
-					    &fe) == 0)
+					if (aia_get(ctx, urls[u], req->now,
+					    fetched, &fe) == 0)
 						added += sk_X509_num(fetched) -
 						    before;
 				}

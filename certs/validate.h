@@ -37,6 +37,10 @@
  *   (default: VALIDATE_CRL_UNAVAILABLE with temporary = true, so mail is
  *   retried rather than refused or sent unchecked), "fail" (the same verdict,
  *   temporary = false) or "ignore" (treated as not revoked, logged).
+ * - Fetches: AIA answers are cached for the life of the context, CRLs until
+ *   their nextUpdate; a failed fetch (or an unusable answer) is not tried
+ *   again for 60 s, so a dead server does not hold a worker for the whole
+ *   HTTP timeout on every message.
  *
  * Order of checks, and so which reason is reported when several apply:
  * malformed input, untrusted (no chain), chain too deep, not yet valid,

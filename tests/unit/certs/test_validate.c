@@ -368,6 +368,8 @@ test_validate_checks_crl_and_policy(void **state)
 		hits = web.hits;
 		run_case(ctx, &cases[1]); /* cached until nextUpdate */
 		assert_int_equal(web.hits, hits);
+		run_case(ctx, &cases[3]); /* failure remembered: no fetch */
+		assert_int_equal(web.hits, hits);
 	}
 	validate_ctx_free(&ctx);
 	ctx = make_ctx(VALIDATE_CRL_FAIL);
