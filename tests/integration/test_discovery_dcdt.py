@@ -55,6 +55,9 @@ class World:
         c["u1"] = ca.issue("u1", dns="url1.test")
         c["u2"] = ca.issue("u2", email="u2@url2.test")
         c["u3_bad"] = ca.issue("u3", email="u3@url3.test")
+        dead_http = "http://127.0.0.1:%d/ca.crl" % harness.free_port()
+        c["crl_down"] = ca.issue("crl-down", email="cd@crldown.test",
+                                 crl_url=dead_http)
         self.http.put("u1.der", c["u1"].der)
         self.http.put("u2.pem", open(c["u2"].pem, "rb").read())
 
@@ -108,6 +111,7 @@ class World:
             "url1.test": rr("@", url=self.http.url("u1.der")),
             "url2.test": rr("u2", url=self.http.url("u2.pem"), cert_type=253),
             "url3.test": rr("u3", url=self.http.url("missing.der")),
+            "crldown.test": rr("cd", c["crl_down"].der),
         }
         self.knot = dnsutil.Knot(t, env.procs, zones)
         self.env_vars = dict(os.environ, DIRECTGATE_DIR=env.path("no-instance"))
@@ -170,6 +174,8 @@ def test_discovery_dcdt_matrix():
                 ("IPKIX URL", "x@url1.test", 0, ["u1"]),
                 ("URI 253 URL", "u2@url2.test", 0, ["u2"]),
                 ("URL 404", "u3@url3.test", 1, []),
+                # the CRL cannot be had: retry later, do not send unchecked
+                ("CRL down", "cd@crldown.test", 2, []),
             ]
             for name, addr, rc, certs in cases:
                 try:
