@@ -1,6 +1,7 @@
 #include "smime/agent.h"
 #include "smime/agent_private.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +22,48 @@
 #include "smime/signer_private.h"
 #include "smime/smime_cms_private.h"
 
+/* Parsed recipient certificates, by their DER: OpenSSL 3.0 takes about
+ * as long to decode a certificate's public key as to make an RSA-2048
+ * signature, and a HISP seals to the same recipients again and again. */
+#define CERT_CACHE_SLOTS 512
+
+struct cert_slot {
+	uint8_t *der;
+	size_t len;
+	X509 *x;
+};
+
 struct agent {
 	struct smime_settings set;
 	EVP_CIPHER *cipher; /* the configured content cipher, prefetched */
 	EVP_MD *oaep_md;
+	EVP_MD *sha256;
+	struct buf smimecap;   /* DER of the SMIMECapabilities attribute */
+	/* Header blocks that never change, written once by libetpan. */
+	struct buf hdr_inner;  /* the message/rfc822 part's header */
+	struct buf hdr_sig;    /* the signature part's header */
+	struct buf hdr_outer;  /* MIME-Version ... to the empty line */
+	pthread_rwlock_t cache_lock;
+	struct cert_slot cache[CERT_CACHE_SLOTS];
 };
 
 static const char *const cipher_fetch_names[] = {
 	"AES-128-CBC", "AES-256-CBC", "AES-128-GCM", "AES-256-GCM",
 };
 
+static const char *const ct_signature[] = {"name", "smime.p7s", NULL};
+static const char *const ct_enveloped[] = {"smime-type", "enveloped-data",
+    "name", "smime.p7m", NULL};
+static const char *const ct_auth_enveloped[] = {"smime-type",
+    "authEnveloped-data", "name", "smime.p7m", NULL};
+
 struct agent *
 agent_new(const struct smime_settings *set)
 {
 	struct agent *a = xcalloc(1, sizeof(*a));
+	bool gcm = set->cipher == SMIME_AES128_GCM ||
+	    set->cipher == SMIME_AES256_GCM;
+	struct err e;
 
 	a->set = *set;
 	a->cipher = EVP_CIPHER_fetch(NULL, cipher_fetch_names[set->cipher],
@@ -42,6 +71,29 @@ agent_new(const struct smime_settings *set)
 	a->oaep_md = EVP_MD_fetch(NULL,
 	    set->oaep_digest == SMIME_SHA1 ? "SHA1" : "SHA256", NULL);
 	if (a->cipher == NULL || a->oaep_md == NULL)
+		abort();
+	if (pthread_rwlock_init(&a->cache_lock, NULL) != 0)
+		abort();
+	if ((a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		abort();
+	buf_init(&a->smimecap, 4096);
+	buf_init(&a->hdr_inner, 4096);
+	buf_init(&a->hdr_sig, 4096);
+	buf_init(&a->hdr_outer, 4096);
+	if (smime_cms_smimecap(&a->smimecap) != 0 ||
+	    mime_write_content_type(&a->hdr_inner, "message/rfc822", NULL,
+	    &e) != 0 ||
+	    buf_append_str(&a->hdr_inner, "\r\n") != 0 ||
+	    mime_write_content_type(&a->hdr_sig, "application/pkcs7-signature",
+	    ct_signature, &e) != 0 ||
+	    buf_append_str(&a->hdr_sig, "Content-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment; filename=smime.p7s\r\n\r\n") !=
+	    0 || buf_append_str(&a->hdr_outer, "MIME-Version: 1.0\r\n") != 0 ||
+	    mime_write_content_type(&a->hdr_outer, "application/pkcs7-mime",
+	    gcm ? ct_auth_enveloped : ct_enveloped, &e) != 0 ||
+	    buf_append_str(&a->hdr_outer, "Content-Transfer-Encoding: base64"
+	    "\r\nContent-Disposition: attachment; filename=smime.p7m\r\n\r\n")
+	    != 0)
 		abort();
 	return a;
 }
@@ -56,6 +108,16 @@ agent_free(struct agent **ap)
 	*ap = NULL;
 	EVP_CIPHER_free(a->cipher);
 	EVP_MD_free(a->oaep_md);
+	EVP_MD_free(a->sha256);
+	buf_release(&a->smimecap);
+	buf_release(&a->hdr_inner);
+	buf_release(&a->hdr_sig);
+	buf_release(&a->hdr_outer);
+	for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
+		free(a->cache[i].der);
+		X509_free(a->cache[i].x);
+	}
+	pthread_rwlock_destroy(&a->cache_lock);
 	free(a);
 }
 
@@ -121,23 +183,59 @@ domain_of(const char *addr)
 	return at ? at + 1 : addr;
 }
 
+/* The certificate of DER p[0..n), from the cache or parsed (and then
+ * cached); the caller owns a reference. NULL when p is not exactly one DER
+ * certificate. */
+static X509 *
+cert_get1(const struct agent *ca, const uint8_t *p, size_t n)
+{
+	struct agent *a = (struct agent *)ca; /* the cache is thread-safe */
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *q = p;
+	struct cert_slot *sl;
+	X509 *x = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	sl = &a->cache[h % CERT_CACHE_SLOTS];
+	pthread_rwlock_rdlock(&a->cache_lock);
+	if (sl->x != NULL && sl->len == n && memcmp(sl->der, p, n) == 0) {
+		x = sl->x;
+		X509_up_ref(x);
+	}
+	pthread_rwlock_unlock(&a->cache_lock);
+	if (x != NULL)
+		return x;
+	if (n > INT32_MAX || (x = d2i_X509(NULL, &q, (long)n)) == NULL ||
+	    q != p + n) {
+		X509_free(x);
+		ERR_clear_error();
+		return NULL;
+	}
+	pthread_rwlock_wrlock(&a->cache_lock);
+	free(sl->der);
+	X509_free(sl->x);
+	sl->der = xmemdup(p, n);
+	sl->len = n;
+	sl->x = x;
+	X509_up_ref(x);
+	pthread_rwlock_unlock(&a->cache_lock);
+	return x;
+}
+
 static STACK_OF(X509) *
-parse_der_certs(const struct agent_blob *v, size_t n, struct err *e)
+parse_der_certs(const struct agent *a, const struct agent_blob *v, size_t n,
+    struct err *e)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 
 	if (sk == NULL)
 		abort();
 	for (size_t i = 0; i < n; i++) {
-		const unsigned char *p = v[i].data;
-		X509 *x = NULL;
+		X509 *x = cert_get1(a, v[i].data, v[i].len);
 
-		if (v[i].len <= INT32_MAX)
-			x = d2i_X509(NULL, &p, (long)v[i].len);
-		if (x == NULL || p != v[i].data + v[i].len) {
-			X509_free(x);
+		if (x == NULL) {
 			sk_X509_pop_free(sk, X509_free);
-			ERR_clear_error();
 			err_set(e, ERR_PERM, "recipient certificate %zu is not "
 			    "DER X.509", i + 1);
 			return NULL;
@@ -150,30 +248,22 @@ parse_der_certs(const struct agent_blob *v, size_t n, struct err *e)
 
 /* ---- Seal ---- */
 
-static const char *const ct_signature[] = {"name", "smime.p7s", NULL};
-static const char *const ct_enveloped[] = {"smime-type", "enveloped-data",
-    "name", "smime.p7m", NULL};
-static const char *const ct_auth_enveloped[] = {"smime-type",
-    "authEnveloped-data", "name", "smime.p7m", NULL};
-
 int
 agent_seal(const struct agent *a, const struct agent_seal_req *req,
     struct buf *out, struct err *e)
 {
-	size_t max = a->set.max_message, start = out->len;
-	struct buf canon, inner, sig, ent, env;
+	size_t max = a->set.max_message, start = out->len, msg_off;
+	struct buf routing, inner, sig, ent, env;
 	struct mime_headers h;
 	STACK_OF(X509) *recips = NULL;
 	X509 *cert;
 	char boundary[MIME_PARAM_MAX];
 	const char *ct_signed[] = {"protocol", "application/pkcs7-signature",
 	    "micalg", "sha-256", "boundary", boundary, NULL};
-	bool gcm = a->set.cipher == SMIME_AES128_GCM ||
-	    a->set.cipher == SMIME_AES256_GCM;
 	int rc = -1;
 
 	memset(&h, 0, sizeof(h));
-	buf_init(&canon, max + max / 64 + 4);
+	buf_init(&routing, MIME_HEADER_MAX);
 	buf_init(&inner, max * 2 + 4096);
 	buf_init(&sig, 1 << 20);
 	buf_init(&ent, max * 2 + (1 << 20));
@@ -192,14 +282,22 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 		err_set(e, ERR_PERM, "no recipient certificate");
 		goto out;
 	}
-	if ((recips = parse_der_certs(req->rcpt_certs, req->n_rcpt_certs,
-	    e)) == NULL)
+	if ((recips = parse_der_certs(a, req->rcpt_certs,
+	    req->n_rcpt_certs, e)) == NULL)
 		goto out;
-	if (mime_canon_crlf(req->msg, req->msg_len, &canon) != 0) {
-		err_set(e, ERR_PERM, "message too large");
-		goto out;
-	}
-	if (mime_headers_parse(canon.data, canon.len, &h, e) != 0)
+
+	/* 1. Wrap: the message/rfc822 header, then the message in
+	 * canonical form. RFC 1847: the CRLF before the next delimiter is
+	 * not part of the signed entity; the message's last CRLF is. */
+	if (buf_reserve(&inner, a->hdr_inner.len + req->msg_len +
+	    req->msg_len / 32 + 4) != 0 ||
+	    buf_append(&inner, a->hdr_inner.data, a->hdr_inner.len) != 0)
+		goto full;
+	msg_off = inner.len;
+	if (mime_canon_crlf(req->msg, req->msg_len, &inner) != 0)
+		goto full;
+	if (mime_headers_parse_routing(inner.data + msg_off,
+	    inner.len - msg_off, &h, a->set.outer_subject, &routing, e) != 0)
 		goto out;
 	if (h.from[0] == '\0') {
 		err_set(e, ERR_PERM, "message without a From address");
@@ -211,68 +309,51 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 		goto out;
 	}
 
-	/* 1. Wrap. */
-	if (mime_write_content_type(&inner, "message/rfc822", NULL, e) != 0 ||
-	    buf_append(&inner, "\r\n", 2) != 0 ||
-	    buf_append(&inner, canon.data, canon.len) != 0)
-		goto full;
-	/* RFC 1847: the CRLF before the next delimiter is not part of the
-	 * signed entity; keep the message's last CRLF inside it. */
-
 	/* 2. Sign. */
 	if (smime_cms_sign(req->signer, req->key_id, cert,
-	    signer_get0_chain(req->signer, req->key_id), inner.data, inner.len,
-	    &sig, e) != 0)
+	    signer_get0_chain(req->signer, req->key_id), a->sha256,
+	    &a->smimecap, inner.data, inner.len, &sig, e) != 0)
 		goto out;
 	mime_boundary(boundary, sizeof(boundary));
+	if (buf_reserve(&ent, inner.len + sig.len * 4 / 3 + 4096) != 0)
+		goto full;
 	if (mime_write_content_type(&ent, "multipart/signed", ct_signed,
 	    e) != 0)
 		goto out;
 	if (buf_printf(&ent, "\r\nThis is a cryptographically signed "
 	    "message in MIME format.\r\n\r\n--%s\r\n", boundary) != 0 ||
 	    buf_append(&ent, inner.data, inner.len) != 0 ||
-	    buf_printf(&ent, "\r\n--%s\r\n", boundary) != 0)
-		goto full;
-	if (mime_write_content_type(&ent, "application/pkcs7-signature",
-	    ct_signature, e) != 0)
-		goto out;
-	if (buf_append_str(&ent, "Content-Transfer-Encoding: base64\r\n"
-	    "Content-Disposition: attachment; filename=smime.p7s\r\n\r\n") !=
-	    0 || mime_base64_encode(sig.data, sig.len, &ent) != 0 ||
+	    buf_printf(&ent, "\r\n--%s\r\n", boundary) != 0 ||
+	    buf_append(&ent, a->hdr_sig.data, a->hdr_sig.len) != 0 ||
+	    mime_base64_encode(sig.data, sig.len, &ent) != 0 ||
 	    buf_printf(&ent, "\r\n--%s--\r\n", boundary) != 0)
 		goto full;
 
 	/* 3. Encrypt. */
+	if (buf_reserve(&env, ent.len + 4096 + 512 * req->n_rcpt_certs) != 0)
+		goto full;
 	if (smime_cms_encrypt(recips, a->cipher,
 	    a->set.key_transport == SMIME_KT_OAEP, a->oaep_md, ent.data,
 	    ent.len, &env, e) != 0)
 		goto out;
 
 	/* The outer message. */
-	if (mime_write_routing_headers(canon.data, canon.len,
-	    a->set.outer_subject, out, e) != 0)
-		goto undo;
-	if (buf_append_str(out, "MIME-Version: 1.0\r\n") != 0)
-		goto full;
-	if (mime_write_content_type(out, "application/pkcs7-mime",
-	    gcm ? ct_auth_enveloped : ct_enveloped, e) != 0)
-		goto undo;
-	if (buf_append_str(out, "Content-Transfer-Encoding: base64\r\n"
-	    "Content-Disposition: attachment; filename=smime.p7m\r\n\r\n") !=
-	    0 || mime_base64_encode(env.data, env.len, out) != 0)
+	if (buf_reserve(out, routing.len + a->hdr_outer.len + env.len * 4 / 3 +
+	    env.len / 38 + 8) != 0 ||
+	    buf_append(out, routing.data, routing.len) != 0 ||
+	    buf_append(out, a->hdr_outer.data, a->hdr_outer.len) != 0 ||
+	    mime_base64_encode(env.data, env.len, out) != 0)
 		goto full;
 	rc = 0;
 	goto out;
 full:
 	err_set(e, ERR_PERM, "sealed message exceeds its size limit");
-undo:
-	buf_truncate(out, start);
 out:
 	if (rc != 0 && out->len > start)
 		buf_truncate(out, start);
 	sk_X509_pop_free(recips, X509_free);
 	mime_headers_release(&h);
-	buf_release_cleanse(&canon);
+	buf_release_cleanse(&routing);
 	buf_release_cleanse(&inner);
 	buf_release(&sig);
 	buf_release_cleanse(&ent);

@@ -3,9 +3,10 @@
  * check its binding to From, unwrap, check the SMTP envelope against the
  * headers). ../shared/specs/direct.md, "Message security".
  *
- * Sans-I/O and thread-safe: a struct agent holds only settings and
- * prefetched algorithms; every call takes its inputs (bytes, key ids, the
- * trust context) and returns bytes and a verdict. Private keys are used
+ * Sans-I/O and thread-safe: a struct agent holds settings, prefetched
+ * algorithms and a cache of parsed recipient certificates (by DER, under a
+ * lock); every call takes its inputs (bytes, key ids, the trust context)
+ * and returns bytes and a verdict. Private keys are used
  * only through the signer (smime/signer.h), named by key id (the SHA-256
  * fingerprint of the certificate, as in certs/keystore.h). Calls block on
  * CPU and, for trust, on HTTP (AIA, CRL): run them on a worker. No OpenSSL

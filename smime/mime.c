@@ -432,19 +432,11 @@ add_address_list(struct mime_headers *h, const struct mailimf_address_list *l)
 	}
 }
 
-int
-mime_headers_parse(const uint8_t *p, size_t n, struct mime_headers *h,
-    struct err *e)
+static void
+collect_headers(const struct mailimf_fields *f, struct mime_headers *h)
 {
-	struct mailimf_fields *f = NULL;
-	size_t hdr_len;
 	clistiter *it;
 
-	memset(h, 0, sizeof(*h));
-	if (header_end(p, n, &hdr_len, e) != 0)
-		return -1;
-	if (parse_fields(p, hdr_len, &f, e) != 0)
-		return -1;
 	for (it = clist_begin(f->fld_list); it != NULL; it = clist_next(it)) {
 		const struct mailimf_field *fl = clist_content(it);
 
@@ -497,8 +489,13 @@ mime_headers_parse(const uint8_t *p, size_t n, struct mime_headers *h,
 			break;
 		}
 	}
-	mailimf_fields_free(f);
-	return 0;
+}
+
+int
+mime_headers_parse(const uint8_t *p, size_t n, struct mime_headers *h,
+    struct err *e)
+{
+	return mime_headers_parse_routing(p, n, h, NULL, NULL, e);
 }
 
 void
@@ -523,21 +520,15 @@ append_mmap(struct buf *out, MMAPString *s, struct err *e)
 	return 0;
 }
 
-int
-mime_write_routing_headers(const uint8_t *p, size_t n, const char *subject,
-    struct buf *out, struct err *e)
+static int
+write_routing(struct mailimf_fields *f, const char *subject, struct buf *out,
+    struct err *e)
 {
-	struct mailimf_fields *f = NULL;
 	MMAPString *s;
-	size_t hdr_len;
 	clistiter *it;
 	int col = 0, rc = 0;
 	bool replace = subject != NULL && subject[0] != '\0';
 
-	if (header_end(p, n, &hdr_len, e) != 0)
-		return -1;
-	if (parse_fields(p, hdr_len, &f, e) != 0)
-		return -1;
 	if ((s = mmap_string_new("")) == NULL)
 		abort();
 	for (it = clist_begin(f->fld_list); it != NULL; it = clist_next(it)) {
@@ -585,8 +576,36 @@ mime_write_routing_headers(const uint8_t *p, size_t n, const char *subject,
 	rc = append_mmap(out, s, e);
 out:
 	mmap_string_free(s);
+	return rc;
+}
+
+int
+mime_headers_parse_routing(const uint8_t *p, size_t n, struct mime_headers *h,
+    const char *subject, struct buf *routing, struct err *e)
+{
+	struct mailimf_fields *f = NULL;
+	size_t hdr_len;
+	int rc = 0;
+
+	if (h != NULL)
+		memset(h, 0, sizeof(*h));
+	if (header_end(p, n, &hdr_len, e) != 0)
+		return -1;
+	if (parse_fields(p, hdr_len, &f, e) != 0)
+		return -1;
+	if (h != NULL)
+		collect_headers(f, h);
+	if (routing != NULL)
+		rc = write_routing(f, subject, routing, e);
 	mailimf_fields_free(f);
 	return rc;
+}
+
+int
+mime_write_routing_headers(const uint8_t *p, size_t n, const char *subject,
+    struct buf *out, struct err *e)
+{
+	return mime_headers_parse_routing(p, n, NULL, subject, out, e);
 }
 
 int

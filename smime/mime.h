@@ -108,6 +108,12 @@ int mime_write_routing_headers(const uint8_t *p, size_t n,
 int mime_write_headers_except_content(const uint8_t *p, size_t n,
     struct buf *out);
 
+/* Both of the above with one parse: fills h (may be NULL) and appends the
+ * routing header fields to routing (may be NULL). */
+int mime_headers_parse_routing(const uint8_t *p, size_t n,
+    struct mime_headers *h, const char *subject, struct buf *routing,
+    struct err *e);
+
 /* Appends p[0..n) to out with every bare LF turned into CRLF, and a final
  * CRLF when the input does not end with one. -1 when out's max is hit. */
 int mime_canon_crlf(const uint8_t *p, size_t n, struct buf *out);

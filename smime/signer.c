@@ -301,8 +301,7 @@ signer_sign(const struct signer *s, const char *id, enum smime_digest md,
 		    "sign", smime_digest_name(md));
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		abort();
-	if (EVP_DigestSignInit_ex(ctx, NULL, EVP_MD_get0_name(s->md[md]),
-	    NULL, NULL, k->key, NULL) != 1 ||
+	if (EVP_DigestSignInit(ctx, NULL, s->md[md], NULL, k->key) != 1 ||
 	    EVP_DigestSign(ctx, NULL, &siglen, tbs, tbs_len) != 1) {
 		err_set(e, ERR_INTERNAL, "signer: cannot start signing");
 		goto out;

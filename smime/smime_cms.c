@@ -104,9 +104,29 @@ out:
 }
 
 int
+smime_cms_smimecap(struct buf *out)
+{
+	STACK_OF(X509_ALGOR) *algs = NULL;
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	if (CMS_add_simple_smimecap(&algs, NID_aes_256_gcm, -1) == 1 &&
+	    CMS_add_simple_smimecap(&algs, NID_aes_128_gcm, -1) == 1 &&
+	    CMS_add_simple_smimecap(&algs, NID_aes_256_cbc, -1) == 1 &&
+	    CMS_add_simple_smimecap(&algs, NID_aes_128_cbc, -1) == 1 &&
+	    (len = i2d_X509_ALGORS(algs, &der)) > 0 &&
+	    buf_append(out, der, (size_t)len) == 0)
+		rc = 0;
+	OPENSSL_free(der);
+	sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+	ERR_clear_error();
+	return rc;
+}
+
+int
 smime_cms_sign(const struct signer *s, const char *key_id, X509 *cert,
-    STACK_OF(X509) *chain, const uint8_t *data, size_t n, struct buf *der_r,
-    struct err *e)
+    STACK_OF(X509) *chain, const EVP_MD *sha256, const struct buf *smimecap,
+    const uint8_t *data, size_t n, struct buf *der_r, struct err *e)
 {
 	const unsigned flags = CMS_PARTIAL | CMS_DETACHED | CMS_BINARY;
 	CMS_ContentInfo *cms = NULL;
@@ -124,8 +144,8 @@ smime_cms_sign(const struct signer *s, const char *key_id, X509 *cert,
 		err_set(e, ERR_INTERNAL, "CMS_sign failed");
 		goto out;
 	}
-	si = CMS_add1_signer(cms, cert, X509_get0_pubkey(cert), EVP_sha256(),
-	    flags);
+	si = CMS_add1_signer(cms, cert, X509_get0_pubkey(cert), sha256,
+	    flags | CMS_NOSMIMECAP);
 	if (si == NULL) {
 		err_set(e, ERR_PERM, "cannot sign with this certificate's key "
 		    "type");
@@ -136,7 +156,7 @@ smime_cms_sign(const struct signer *s, const char *key_id, X509 *cert,
 			err_set(e, ERR_INTERNAL, "cannot add a certificate");
 			goto out;
 		}
-	if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(data, n, md, &mdlen, sha256, NULL) != 1 ||
 	    (now = X509_gmtime_adj(NULL, 0)) == NULL) {
 		err_set(e, ERR_INTERNAL, "cannot hash the content");
 		goto out;
@@ -146,7 +166,10 @@ smime_cms_sign(const struct signer *s, const char *key_id, X509 *cert,
 	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, now->type,
 	    now, -1) != 1 ||
 	    CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest,
-	    V_ASN1_OCTET_STRING, md, (int)mdlen) != 1) {
+	    V_ASN1_OCTET_STRING, md, (int)mdlen) != 1 ||
+	    (smimecap != NULL && smimecap->len > 0 &&
+	    CMS_signed_add1_attr_by_NID(si, NID_SMIMECapabilities,
+	    V_ASN1_SEQUENCE, smimecap->data, (int)smimecap->len) != 1)) {
 		err_set(e, ERR_INTERNAL, "cannot add signed attributes");
 		goto out;
 	}

@@ -18,13 +18,18 @@
 #include "smime/signer.h"
 #include "smime/smime_config.h"
 
-/* Appends to der_r a detached CMS SignedData over data[0..n): SHA-256,
- * signed attributes (contentType, signingTime, messageDigest,
- * SMIMECapabilities), cert and chain (may be NULL) included, signed by key
- * id through the signer. -1 with e set. */
+/* Appends to out the DER of the SMIMECapabilities we announce (AES-256
+ * and AES-128, GCM and CBC, in that order of preference). -1 on failure. */
+int smime_cms_smimecap(struct buf *out);
+
+/* Appends to der_r a detached CMS SignedData over data[0..n): SHA-256
+ * (sha256, prefetched), signed attributes (contentType, signingTime,
+ * messageDigest, and SMIMECapabilities from smimecap when not NULL),
+ * cert and chain (may be NULL) included, signed by key id through the
+ * signer. -1 with e set. */
 int smime_cms_sign(const struct signer *s, const char *key_id, X509 *cert,
-    STACK_OF(X509) *chain, const uint8_t *data, size_t n, struct buf *der_r,
-    struct err *e);
+    STACK_OF(X509) *chain, const EVP_MD *sha256, const struct buf *smimecap,
+    const uint8_t *data, size_t n, struct buf *der_r, struct err *e);
 
 /* Appends to der_r a CMS EnvelopedData (CBC) or AuthEnvelopedData (GCM)
  * of data[0..n) with one RecipientInfo per certificate of recips: RSA key
