@@ -294,5 +294,26 @@ const struct store_migration store_migrations[] = {
 	    "CREATE TRIGGER policy_address_delete AFTER DELETE ON address"
 	    " BEGIN UPDATE meta SET value = value + 1"
 	    " WHERE key = 'policy_gen'; END;"},
+	/* 8: delivery tracking: every (message, recipient) sent to another
+	 * HISP, until its MDNs (or a DSN, or the timeout) decide. */
+	{8, "hisp: tracking",
+	    "CREATE TABLE track (message_id TEXT NOT NULL,"
+	    " rcpt TEXT NOT NULL COLLATE NOCASE,"
+	    " sender TEXT NOT NULL,"
+	    " queue_id TEXT,"
+	    " state TEXT NOT NULL,"
+	    " final_requested INTEGER NOT NULL,"
+	    " sent INTEGER NOT NULL,"
+	    " deadline INTEGER NOT NULL,"
+	    " processed_at INTEGER, dispatched_at INTEGER, failed_at INTEGER,"
+	    " reason TEXT,"
+	    " PRIMARY KEY (message_id, rcpt));"
+	    "CREATE INDEX track_due ON track (state, deadline);"
+	    "CREATE INDEX track_sent ON track (sent);"
+	    "CREATE TABLE track_event (id INTEGER PRIMARY KEY,"
+	    " message_id TEXT NOT NULL, rcpt TEXT NOT NULL COLLATE NOCASE,"
+	    " kind TEXT NOT NULL, at INTEGER NOT NULL, queue_id TEXT,"
+	    " forwarded INTEGER NOT NULL DEFAULT 0, note TEXT);"
+	    "CREATE INDEX track_event_msg ON track_event (message_id, rcpt);"},
 	{0, NULL, NULL},
 };

@@ -12,6 +12,7 @@
 #include "core/xmalloc.h"
 #include "hisp/address.h"
 #include "hisp/header.h"
+#include "hisp/mdn.h"
 #include "smime/agent.h"
 
 bool
@@ -104,6 +105,91 @@ deliver_to(struct deliver_ctx *ctx, struct store *s,
 		    "delivered");
 }
 
+/* An MDN from rcpt about the message just opened, queued with the
+ * outcome. */
+static void
+deliver_mdn(struct deliver_ctx *ctx, struct queue_task *t,
+    const struct queue_rcpt_result *res, const char *to, const char *mid,
+    enum mdn_disposition d, bool ext, const char *failure)
+{
+	struct mdn_params p = {0};
+	struct buf out;
+
+	p.reporting_ua = ctx->hostname;
+	p.from = res->rcpt;
+	p.to = to;
+	p.orig_message_id = mid;
+	p.final_recipient = res->rcpt;
+	p.disposition = d;
+	p.final_delivery_ext = ext;
+	p.failure = failure;
+	p.now = (int64_t)time(NULL);
+	buf_init(&out, 1024 * 1024);
+	if (mdn_build(&out, &p) == 0) {
+		queue_task_add_followup(t, QUEUE_OUT, "", to,
+		    QUEUE_F_NOTIFICATION, out.data, out.len);
+		log_info(t->id, "event=mdn_queued to=<%s> about=<%s>"
+		    " disposition=%s", to, res->rcpt, mdn_disposition_name(d));
+	}
+	buf_release(&out);
+}
+
+struct apply_job {
+	const struct mdn_report *r;
+	const char *qid;
+	const struct track_opts *o;
+	enum track_verdict v;
+};
+
+static int
+apply_write(struct store *s, void *arg, struct err *e)
+{
+	struct apply_job *j = arg;
+
+	return track_apply(s, j->r, j->qid, (int64_t)time(NULL), j->o, &j->v,
+	    e);
+}
+
+/* A report (MDN or DSN) for a message we sent: tracking decides whether
+ * the sender hears of it. */
+static void
+deliver_report(struct deliver_ctx *ctx, struct store *s,
+    struct queue_task *t, struct queue_rcpt_result *res, const char *from,
+    const uint8_t *c, size_t cl)
+{
+	struct mdn_report r;
+	struct apply_job j = {0};
+	struct err e;
+	int rc = mdn_parse(c, cl, &r, &e);
+
+	if (rc <= 0) {
+		/* Not one we can read: it goes to the mailbox as it is. */
+		if (rc < 0)
+			log_warn(t->id, "event=report_unreadable to=<%s>"
+			    " reason=\"%s\"", res->rcpt, e.msg);
+		deliver_to(ctx, s, res, from, c, cl);
+		return;
+	}
+	j.r = &r;
+	j.qid = t->id;
+	j.o = &ctx->track;
+	if (store_writer_run(ctx->writer, apply_write, &j, &e) != 0) {
+		from_err(res, "tracking", &e);
+		return;
+	}
+	log_info(t->id, "event=report kind=%s disposition=%s orig=%s rcpt=<%s>"
+	    " verdict=%s", r.is_dsn ? "dsn" : "mdn",
+	    mdn_disposition_name(r.disposition), r.orig_message_id,
+	    r.final_recipient, track_verdict_name(j.v));
+	if (j.v == TRACK_FORWARD)
+		deliver_to(ctx, s, res, from, c, cl);
+	else
+		set_result(res, QUEUE_DELIVERED, "2.0.0", j.v == TRACK_UNKNOWN ?
+		    "dropped" : "suppressed", "%s", j.v == TRACK_UNKNOWN ?
+		    "report for an unknown message" :
+		    "duplicate or late report");
+}
+
 static void
 deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
     struct queue_task *t, struct queue_rcpt_result *res)
@@ -113,11 +199,15 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 	const char *rcpt_to[1] = {res->rcpt};
 	struct agent_open_req req = {0};
 	struct agent_open_result out;
-	struct deliver_report rep = {0};
-	size_t nkeys;
+	const uint8_t *c;
+	size_t nkeys, cl;
+	char *mid;
+	bool report, final;
 	struct err e;
 
 	nkeys = keystore_find_decrypt(tr->ks, res->rcpt, keys, 16);
+	if (nkeys > 16)
+		nkeys = 16;
 	for (size_t i = 0; i < nkeys; i++)
 		ids[i] = keys[i]->fingerprint;
 	req.msg = t->body;
@@ -127,7 +217,7 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 	req.key_ids = ids;
 	req.n_keys = nkeys;
 	req.trust = tr->vctx;
-	req.mail_from = t->mail_from;
+	req.mail_from = t->mail_from[0] != '\0' ? t->mail_from : NULL;
 	req.rcpt_to = rcpt_to;
 	req.n_rcpt_to = 1;
 	req.now = time(NULL);
@@ -136,12 +226,9 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		agent_open_result_release(&out);
 		return;
 	}
-	rep.queue_id = t->id;
-	rep.rcpt = res->rcpt;
-	rep.mail_from = t->mail_from;
-	rep.from = out.from;
-	rep.message_id = t->message_id;
 	if (out.reason != AGENT_OK) {
+		/* Untrusted mail is not delivered and not answered: no MDN
+		 * and no DSN to a sender we cannot trust. */
 		log_warn(t->id, "event=rejected to=<%s> reason=%s detail=\"%s\""
 		    " signer=%s", res->rcpt, agent_reason_name(out.reason),
 		    out.detail, out.signer_fp[0] ? out.signer_fp : "-");
@@ -151,28 +238,38 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		else
 			set_result(res, QUEUE_FAILED, "5.7.1", "agent", "%s: %s",
 			    agent_reason_name(out.reason), out.detail);
-		rep.trusted = false;
-		rep.reason = res->reason;
-	} else {
-		const uint8_t *c = out.content.data;
-		size_t cl = out.content.len;
-
-		log_info(t->id, "event=opened to=<%s> signer=%s binding=%s"
-		    " digest=%s size=%zu", res->rcpt, out.signer_fp,
-		    out.binding, out.digest, cl);
-		deliver_to(ctx, s, res, out.from, c, cl);
-		rep.trusted = true;
-		rep.delivered = res->outcome == QUEUE_DELIVERED;
-		rep.final_delivery_requested = deliver_wants_final(t->body,
-		    t->len) || deliver_wants_final(c, cl);
-		rep.is_notification = deliver_is_notification(c, cl) ||
-		    (t->flags & QUEUE_F_NOTIFICATION) != 0;
-		rep.reason = res->reason;
-		rep.content = c;
-		rep.content_len = cl;
+		agent_open_result_release(&out);
+		return;
 	}
-	if (ctx->report != NULL && res->outcome != QUEUE_DEFERRED)
-		ctx->report(ctx->report_arg, &rep);
+	c = out.content.data;
+	cl = out.content.len;
+	log_info(t->id, "event=opened to=<%s> signer=%s binding=%s digest=%s"
+	    " size=%zu", res->rcpt, out.signer_fp, out.binding, out.digest,
+	    cl);
+	report = deliver_is_notification(c, cl) ||
+	    (t->flags & QUEUE_F_NOTIFICATION) != 0;
+	if (report) {
+		/* Never answer a report with a report. */
+		deliver_report(ctx, s, t, res, out.from, c, cl);
+		agent_open_result_release(&out);
+		return;
+	}
+	deliver_to(ctx, s, res, out.from, c, cl);
+	mid = queue_message_id(c, cl);
+	final = deliver_wants_final(c, cl) || deliver_wants_final(t->body,
+	    t->len);
+	if (ctx->send_mdn && mid != NULL && out.from[0] != '\0' &&
+	    res->outcome != QUEUE_DEFERRED) {
+		deliver_mdn(ctx, t, res, out.from, mid, MDN_PROCESSED, false,
+		    NULL);
+		if (res->outcome == QUEUE_DELIVERED && final)
+			deliver_mdn(ctx, t, res, out.from, mid, MDN_DISPATCHED,
+			    true, NULL);
+		else if (res->outcome == QUEUE_FAILED)
+			deliver_mdn(ctx, t, res, out.from, mid, MDN_FAILED,
+			    final, res->reason);
+	}
+	free(mid);
 	agent_open_result_release(&out);
 }
 

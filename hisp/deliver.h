@@ -8,7 +8,11 @@
  * delivered, and the reason is logged. QUEUE_LOCAL (generated here: DSNs,
  * MDN copies for local senders): straight into the Maildir.
  *
- * The work runs on workers; outcomes are handed back to the queue. */
+ * Every trusted message from another HISP is answered with MDNs (queued
+ * with the outcome, in one transaction); an MDN or DSN that comes back
+ * for a message we sent updates its tracking and reaches the sender's
+ * mailbox only when it is news. The work runs on workers; outcomes are
+ * handed back to the queue. */
 #ifndef HISP_DELIVER_H
 #define HISP_DELIVER_H
 
@@ -20,26 +24,8 @@
 #include "core/loop.h"
 #include "hisp/maildir.h"
 #include "hisp/queue.h"
+#include "hisp/track.h"
 #include "hisp/trust.h"
-
-/* What was delivered (or refused), for the MDN side (hisp/mdn.h):
- * called on the worker once per recipient after a message from another
- * HISP was opened. */
-struct deliver_report {
-	const char *queue_id;
-	const char *rcpt;
-	const char *mail_from;         /* envelope sender */
-	const char *from;              /* the From that was verified */
-	const char *message_id;        /* the original Message-ID */
-	bool trusted;                  /* decrypted and passed trust */
-	bool delivered;                /* in the mailbox / handed over */
-	bool final_delivery_requested; /* X-DIRECT-FINAL-DESTINATION-DELIVERY */
-	bool is_notification;          /* the message is an MDN or DSN */
-	const char *reason;            /* why not, one line */
-	const uint8_t *content;        /* the opened message (when trusted) */
-	size_t content_len;
-};
-typedef void deliver_report_fn(void *arg, const struct deliver_report *r);
 
 /* A service address's handler (the ADT intake), on a worker: 0 taken,
  * -1 with e (TEMP: try again later; else refused). */
@@ -53,8 +39,13 @@ struct deliver_ctx {
 	struct maildir_opts maildir;
 	deliver_hook_fn *intake;       /* for ADDRESS_INTAKE addresses */
 	void *intake_arg;
-	deliver_report_fn *report;     /* MDN side; may be NULL */
-	void *report_arg;
+	/* MDNs: sent for what is received (processed; dispatched when asked;
+	 * failed when a trusted message cannot be delivered); and the
+	 * reports that come back are applied to tracking (hisp/track.h). */
+	bool send_mdn;
+	const char *hostname;
+	struct store_writer *writer;
+	struct track_opts track;
 };
 
 /* queue_handler_fn for QUEUE_IN and QUEUE_LOCAL; ctx is a deliver_ctx. */

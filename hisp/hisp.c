@@ -27,6 +27,7 @@ struct hisp {
 	struct dns *dns;
 	struct tls_ctx *tls_server, *tls_client;
 	struct smtp_listener *mx, *submission;
+	struct track_timer *track;
 	char hostname[256];
 	int64_t expire_s;
 };
@@ -126,12 +127,21 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 		goto fail;
 	h->deliver.intake = p->intake;
 	h->deliver.intake_arg = p->intake_arg;
+	h->deliver.send_mdn = config_bool(cfg, "mdn", "send");
+	h->deliver.hostname = h->hostname;
+	h->deliver.writer = p->writer;
+	h->deliver.track.processed_timeout_s =
+	    config_int(cfg, "mdn", "processed_timeout") / 1000;
+	h->deliver.track.dispatched_timeout_s =
+	    config_int(cfg, "mdn", "dispatched_timeout") / 1000;
 	ro.db_path = db;
 	ro.retry_min_s = config_int(cfg, "queue", "retry_min") / 1000;
 	ro.retry_max_s = config_int(cfg, "queue", "retry_max") / 1000;
 	ro.scan_ms = config_int(cfg, "queue", "scan_interval");
 	ro.max_tasks = (unsigned)config_int(cfg, "queue", "max_tasks");
 	ro.hostname = h->hostname;
+	ro.processed_timeout_s = h->deliver.track.processed_timeout_s;
+	ro.dispatched_timeout_s = h->deliver.track.dispatched_timeout_s;
 	h->runner = queue_runner_new(p->loop, p->writer, &ro);
 	queue_runner_set_handler(h->runner, QUEUE_IN, deliver_handle,
 	    &h->deliver);
@@ -140,6 +150,8 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 	if (hisp_start_outbound(h, p, e) != 0 || hisp_start_smtp(h, p, e) != 0)
 		goto fail;
 	queue_runner_start(h->runner);
+	h->track = track_timer_start(p->loop, p->writer, h->runner,
+	    h->hostname, config_int(cfg, "mdn", "check_interval"));
 	*h_r = h;
 	return 0;
 fail:
@@ -163,6 +175,7 @@ hisp_free(struct hisp **hp)
 
 	if (hp == NULL || (h = *hp) == NULL)
 		return;
+	track_timer_free(&h->track);
 	smtp_listener_free(&h->mx);
 	smtp_listener_free(&h->submission);
 	queue_runner_free(&h->runner);

@@ -12,6 +12,8 @@
 #include "core/str.h"
 #include "core/xmalloc.h"
 #include "hisp/dsn.h"
+#include "hisp/header.h"
+#include "hisp/track.h"
 
 static const char *const direction_names[] = {"in", "out", "local"};
 
@@ -234,11 +236,35 @@ struct queue_runner {
 	size_t nkeys;
 };
 
+void
+queue_task_add_followup(struct queue_task *t, enum queue_direction d,
+    const char *mail_from, const char *rcpt, unsigned flags,
+    const void *body, size_t len)
+{
+	struct queue_followup *f;
+
+	t->followups = xreallocarray(t->followups, t->nfollowups + 1,
+	    sizeof(*t->followups));
+	f = &t->followups[t->nfollowups++];
+	f->direction = d;
+	f->mail_from = xstrdup(mail_from);
+	f->rcpt = xstrdup(rcpt);
+	f->flags = flags;
+	buf_init(&f->body, BUF_UNLIMITED);
+	buf_append(&f->body, body, len);
+}
+
 static void
 task_free(struct queue_task *t)
 {
 	if (t == NULL)
 		return;
+	for (size_t i = 0; i < t->nfollowups; i++) {
+		free(t->followups[i].mail_from);
+		free(t->followups[i].rcpt);
+		buf_release(&t->followups[i].body);
+	}
+	free(t->followups);
 	for (size_t i = 0; i < t->nrcpt; i++) {
 		free(t->rcpts[i].rcpt);
 		free(t->rcpts[i].relay);
@@ -499,8 +525,10 @@ struct record {
 	struct queue_task *t;
 	int64_t now;
 	int64_t retry_min_s, retry_max_s;
+	struct track_opts track;
 	const char *hostname;
 	bool queued_dsn;
+	bool kick; /* follow-ups were queued */
 	char dsn_id[QUEUE_ID_LEN + 1];
 };
 
@@ -570,6 +598,34 @@ record_dsn(struct store *s, struct record *rec, struct err *e)
 	return rc;
 }
 
+/* What left for another HISP (or our own domains) is tracked until its
+ * MDNs arrive. */
+static int
+record_track(struct store *s, struct record *rec, struct err *e)
+{
+	struct queue_task *t = rec->t;
+	bool final;
+
+	if (t->direction != QUEUE_OUT || (t->flags & QUEUE_F_NOTIFICATION))
+		return 0;
+	final = header_contains(t->body, t->len,
+	    "Disposition-Notification-Options",
+	    "X-DIRECT-FINAL-DESTINATION-DELIVERY");
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		if (t->rcpts[i].outcome != QUEUE_SENT)
+			continue;
+		if (t->message_id == NULL) {
+			log_warn(t->id, "event=untracked to=<%s> reason="
+			    "no-message-id", t->rcpts[i].rcpt);
+			continue;
+		}
+		if (track_sent(s, t->message_id, t->rcpts[i].rcpt,
+		    t->mail_from, t->id, final, rec->now, &rec->track, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 record_write(struct store *s, void *arg, struct err *e)
 {
@@ -577,6 +633,7 @@ record_write(struct store *s, void *arg, struct err *e)
 	struct queue_task *t = rec->t;
 
 	rec->queued_dsn = false;
+	rec->kick = false;
 	for (size_t i = 0; i < t->nrcpt; i++) {
 		struct queue_rcpt_result *res = &t->rcpts[i];
 		const char *state;
@@ -619,6 +676,25 @@ record_write(struct store *s, void *arg, struct err *e)
 	}
 	if (record_dsn(s, rec, e) != 0)
 		return -1;
+	if (record_track(s, rec, e) != 0)
+		return -1;
+	for (size_t i = 0; i < t->nfollowups; i++) {
+		struct queue_followup *f = &t->followups[i];
+		const char *rcpts[1] = {f->rcpt};
+		struct queue_envelope env = {0};
+		char id[QUEUE_ID_LEN + 1];
+
+		env.direction = f->direction;
+		env.mail_from = f->mail_from;
+		env.rcpts = rcpts;
+		env.nrcpt = 1;
+		env.flags = f->flags;
+		env.client = "local";
+		if (queue_insert(s, &env, f->body.data, f->body.len, 5 * 86400,
+		    id, e) != 0)
+			return -1;
+		rec->kick = true;
+	}
 	/* A message with no recipient left to try is done. */
 	return store_run(s, e, "DELETE FROM queue_msg WHERE id = ?1 AND"
 	    " NOT EXISTS (SELECT 1 FROM queue_rcpt WHERE msg = ?1 AND"
@@ -656,7 +732,7 @@ record_done(void *arg, int status, const struct err *e)
 	runner_key_drop(r, key);
 	free(key);
 	r->in_flight--;
-	if (rec->queued_dsn)
+	if (rec->queued_dsn || rec->kick)
 		queue_runner_kick(r);
 	task_free(t);
 	free(rec);
@@ -672,6 +748,8 @@ runner_task_done(struct queue_runner *r, struct queue_task *t)
 	rec->now = (int64_t)time(NULL);
 	rec->retry_min_s = r->o.retry_min_s;
 	rec->retry_max_s = r->o.retry_max_s;
+	rec->track.processed_timeout_s = r->o.processed_timeout_s;
+	rec->track.dispatched_timeout_s = r->o.dispatched_timeout_s;
 	rec->hostname = r->hostname;
 	store_writer_submit(r->writer, record_write, record_done, rec);
 }
@@ -696,6 +774,10 @@ queue_runner_new(struct loop *l, struct store_writer *w,
 		r->o.scan_ms = 1000;
 	if (r->o.retry_min_s <= 0)
 		r->o.retry_min_s = 60;
+	if (r->o.processed_timeout_s <= 0)
+		r->o.processed_timeout_s = 3600;
+	if (r->o.dispatched_timeout_s <= 0)
+		r->o.dispatched_timeout_s = 3600;
 	if (r->o.retry_max_s < r->o.retry_min_s)
 		r->o.retry_max_s = r->o.retry_min_s;
 	uv_timer_init(loop_uv(l), &r->timer);

@@ -81,6 +81,16 @@ struct queue_rcpt_result {
 	char *relay;      /* where it went (host[addr]:port, "maildir") */
 };
 
+/* A message a handler wants queued in the same transaction that records
+ * the task's outcome (an MDN for a message just delivered). */
+struct queue_followup {
+	enum queue_direction direction;
+	char *mail_from;
+	char *rcpt;
+	unsigned flags;
+	struct buf body;
+};
+
 /* One (message, destination domain) of due work. */
 struct queue_task {
 	char id[QUEUE_ID_LEN + 1];
@@ -97,7 +107,14 @@ struct queue_task {
 	int64_t expires;
 	struct queue_rcpt_result *rcpts;
 	size_t nrcpt;
+	struct queue_followup *followups;
+	size_t nfollowups;
 };
+
+/* Adds a follow-up message to t (copies everything). Handlers only. */
+void queue_task_add_followup(struct queue_task *t, enum queue_direction d,
+    const char *mail_from, const char *rcpt, unsigned flags,
+    const void *body, size_t len);
 
 struct queue_runner;
 /* Called on the loop thread; calls done(t) exactly once, on the loop
@@ -109,6 +126,9 @@ typedef void queue_handler_fn(void *ctx, struct queue_runner *r,
 
 struct queue_runner_opts {
 	const char *db_path;
+	/* Deadlines for the MDNs of what is sent (hisp/track.h). */
+	int64_t processed_timeout_s;
+	int64_t dispatched_timeout_s;
 	int64_t retry_min_s;   /* first retry after this; doubles each time */
 	int64_t retry_max_s;   /* never waits longer than this */
 	int64_t scan_ms;       /* how often due work is looked for */
