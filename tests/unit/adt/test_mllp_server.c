@@ -332,12 +332,131 @@ test_mllp_server_serves_connections_acks_and_limits(void **state)
 	free(db);
 }
 
+struct client2 {
+	struct loop *loop;
+	int port;
+	bool second_refused;
+	bool first_still_served;
+	char after_ne_id[32];
+	char after_ne_code[4];
+	bool commit_ack_first;
+};
+
+static void *
+client2_main(void *arg)
+{
+	struct client2 *c = arg;
+	struct mllp_framer *f = mllp_framer_new(1 << 20);
+	struct buf pend, frame;
+	int a, b;
+	char *m;
+
+	buf_init(&pend, BUF_UNLIMITED);
+	buf_init(&frame, BUF_UNLIMITED);
+	a = dial(c->port);
+	/* Enhanced mode, MSH-15 NE: no HL7 ACK at all, only the release 2
+	 * commit ACK; the next message's ACK comes next. */
+	send_msg(a, "MSH|^~\\&|SAPP|SFAC|R|RF|2025||ADT^A01^ADT_A01|NE1|P|"
+	    "2.5.1|||NE|NE\rEVN|A01\rPID|1||M1^^^H^MR||DOE^J||19700101\r"
+	    "PV1|1|I\r");
+	if (read_frame(a, f, &pend, &frame, 5000) == 1)
+		c->commit_ack_first = frame.len == 1 && frame.data[0] == MLLP_ACK;
+	m = msg_with_id("AFTER-NE");
+	send_msg(a, m);
+	free(m);
+	while (read_frame(a, f, &pend, &frame, 5000) == 1) {
+		if (frame.len == 1)
+			continue; /* commit ACK */
+		ack_code_of(&frame, c->after_ne_code, c->after_ne_id,
+		    sizeof(c->after_ne_id), NULL);
+		break;
+	}
+	/* max_connections = 1: a second connection is closed at once. */
+	b = dial(c->port);
+	{
+		struct mllp_framer *fb = mllp_framer_new(1 << 20);
+		struct buf pb;
+
+		buf_init(&pb, BUF_UNLIMITED);
+		c->second_refused = read_frame(b, fb, &pb, &frame, 5000) == 0;
+		buf_release(&pb);
+		mllp_framer_free(&fb);
+	}
+	close(b);
+	m = msg_with_id("STILL");
+	send_msg(a, m);
+	free(m);
+	while (read_frame(a, f, &pend, &frame, 5000) == 1) {
+		char code[4], id[32];
+
+		if (frame.len == 1)
+			continue;
+		ack_code_of(&frame, code, id, sizeof(id), NULL);
+		c->first_still_served = strcmp(code, "AA") == 0 &&
+		    strcmp(id, "STILL") == 0;
+		break;
+	}
+	close(a);
+	buf_release(&pend);
+	buf_release(&frame);
+	mllp_framer_free(&f);
+	loop_stop_async(c->loop);
+	return NULL;
+}
+
+static void
+test_mllp_server_limits_connections_and_honours_ne_and_commit_ack(
+    void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *db = xasprintf("%s/t.db", dir);
+	struct loop *l = NULL;
+	struct store_writer *w = NULL;
+	struct store_writer_opts wo = {0};
+	struct mllp_server *srv = NULL;
+	struct mllp_server_opts o;
+	struct client2 c;
+	struct err e = {0};
+	pthread_t th;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(loop_new(&l, &e), 0);
+	wo.loop = l;
+	assert_int_equal(store_writer_new(db, &wo, &w, &e), 0);
+	memset(&o, 0, sizeof(o));
+	o.host = "127.0.0.1";
+	o.max_frame = 4096;
+	o.idle_ms = 10000;
+	o.max_conns = 1;
+	o.ack_mode = ACK_MODE_AUTO;
+	o.commit_ack = true;
+	assert_int_equal(mllp_server_new(l, w, &o, &srv, &e), 0);
+	c.loop = l;
+	c.port = mllp_server_port(srv);
+	pthread_create(&th, NULL, client2_main, &c);
+	assert_int_equal(loop_run(l), 0);
+	pthread_join(th, NULL);
+	store_writer_free(&w);
+	loop_free(&l);
+	assert_true(c.commit_ack_first);
+	assert_string_equal(c.after_ne_id, "AFTER-NE");
+	assert_string_equal(c.after_ne_code, "AA");
+	assert_true(c.second_refused);
+	assert_true(c.first_still_served);
+	testlib_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    test_mllp_server_serves_connections_acks_and_limits),
+		cmocka_unit_test(
+		    test_mllp_server_limits_connections_and_honours_ne_and_commit_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
