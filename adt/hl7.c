@@ -665,6 +665,32 @@ hl7_msg_add_segment(struct hl7_msg *m, const void *p, size_t n, struct err *e)
 }
 
 int
+hl7_msg_add_fields(struct hl7_msg *m, const char *name,
+    const char *const *values, size_t n, struct err *e)
+{
+	struct buf seg;
+	int rc;
+
+	if (strlen(name) != 3)
+		return err_set(e, ERR_PERM, "segment names have 3 characters");
+	buf_init(&seg, HL7_MAX_BYTES);
+	rc = buf_append_str(&seg, name);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = buf_putc(&seg, (uint8_t)m->d.field);
+		if (rc == 0 && values[i] != NULL)
+			rc = hl7_escape(&m->d, values[i], strlen(values[i]),
+			    &seg);
+	}
+	if (rc != 0) {
+		buf_release(&seg);
+		return err_set(e, ERR_PERM, "segment too large");
+	}
+	rc = hl7_msg_add_segment(m, seg.data, seg.len, e);
+	buf_release(&seg);
+	return rc;
+}
+
+int
 hl7_escape(const struct hl7_delims *d, const void *vp, size_t n,
     struct buf *out)
 {

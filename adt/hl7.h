@@ -128,6 +128,13 @@ int hl7_msg_write(const struct hl7_msg *m, struct buf *out);
 int hl7_msg_add_segment(struct hl7_msg *m, const void *p, size_t n,
     struct err *e);
 
+/* Appends segment name (3 characters) with fields values[0..n-1] (plain
+ * text, NULL for empty), each escaped with the message's delimiters: the
+ * enrichment Z-segments (ZNP|ACRSNPI|<npi>). Same errors as
+ * hl7_msg_add_segment. */
+int hl7_msg_add_fields(struct hl7_msg *m, const char *name,
+    const char *const *values, size_t n, struct err *e);
+
 /* Escapes a value for insertion: the delimiters and the escape character
  * become \F\ \S\ \T\ \R\ \E\, CR and LF become \.br\, other control
  * characters \Xhh\. -1 when out's limit is reached. */

@@ -256,9 +256,10 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 static void
 log_item(const struct job *j, const struct item *it, enum ack_code outcome)
 {
-	char id[64], type[40];
+	char id[64], type[40], snd[128];
 
 	log_safe(id, sizeof(id), it->m ? it->v.hdr.control_id : "-");
+	log_safe(snd, sizeof(snd), j->sender);
 	if (it->m) {
 		char t[40];
 
@@ -269,7 +270,7 @@ log_item(const struct job *j, const struct item *it, enum ack_code outcome)
 		str_lcpy(type, "-", sizeof(type));
 	}
 	log_info(id, "event=adt_intake channel=%s sender=%s type=%s size=%zu "
-	    "ack=%s%s errors=%zu rowid=%lld%s%s%s", j->channel, j->sender,
+	    "ack=%s%s errors=%zu rowid=%lld%s%s%s", j->channel, snd,
 	    type, it->size, it->v.is_ack ? "none" : ack_code_name(outcome),
 	    it->dup ? " duplicate=yes" : "", it->v.nerrors,
 	    (long long)it->id, it->m == NULL ? " parse=failed reason=\"" : "",

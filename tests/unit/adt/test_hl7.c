@@ -277,6 +277,28 @@ test_hl7_add_segment_extends_message(void **state)
 }
 
 static void
+test_hl7_add_fields_escapes_values(void **state)
+{
+	struct hl7_msg *m = parse_ok("MSH#$*!@#A#B\r");
+	static const char *const vals[] = {"ACRSNPI", "12#34$5", NULL, "x"};
+	struct err e = {0};
+	struct buf out;
+
+	(void)state;
+	assert_int_equal(hl7_msg_add_fields(m, "ZNP", vals, 4, &e), 0);
+	assert_int_equal(hl7_msg_add_fields(m, "ZN", vals, 1, &e), -1);
+	buf_init(&out, 256);
+	assert_int_equal(hl7_msg_write(m, &out), 0);
+	assert_string_equal(buf_cstr(&out),
+	    "MSH#$*!@#A#B\rZNP#ACRSNPI#12!F!34!S!5##x\r");
+	buf_reset(&out);
+	assert_int_equal(hl7_msg_path_text(m, "ZNP-2", &out), 1);
+	assert_string_equal(buf_cstr(&out), "12#34$5");
+	buf_release(&out);
+	hl7_msg_free(&m);
+}
+
+static void
 test_hl7_enforces_segment_limit(void **state)
 {
 	struct buf b;
@@ -642,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_hl7_unescapes_known_sequences_and_keeps_unknown),
 		cmocka_unit_test(test_hl7_escape_round_trips_through_unescape),
 		cmocka_unit_test(test_hl7_add_segment_extends_message),
+		cmocka_unit_test(test_hl7_add_fields_escapes_values),
 		cmocka_unit_test(test_hl7_enforces_segment_limit),
 		cmocka_unit_test(test_hl7_every_sample_and_generated_message_round_trips),
 		cmocka_unit_test(test_hl7_sample_a01_fields),
