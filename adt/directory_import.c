@@ -416,12 +416,80 @@ out:
 
 /* Validation and writing. */
 
+/* The keys an import has seen (duplicates, owners already replaced): an
+ * open-addressing hash set of strings, grown at half load. */
+struct imp_set {
+	char **slots;
+	size_t cap;   /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t
+imp_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void
+imp_set_put(char **slots, size_t cap, char *key)
+{
+	size_t i = (size_t)imp_hash(key) & (cap - 1);
+
+	while (slots[i] != NULL)
+		i = (i + 1) & (cap - 1);
+	slots[i] = key;
+}
+
+/* Adds key; returns true when it was there already. */
+static bool
+imp_set_add(struct imp_set *set, const char *key)
+{
+	size_t i;
+
+	if (set->cap > 0) {
+		i = (size_t)imp_hash(key) & (set->cap - 1);
+		for (; set->slots[i] != NULL; i = (i + 1) & (set->cap - 1))
+			if (strcmp(set->slots[i], key) == 0)
+				return true;
+	}
+	if ((set->n + 1) * 2 > set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 1024;
+		char **slots = xcalloc(cap, sizeof(*slots));
+
+		for (i = 0; i < set->cap; i++)
+			if (set->slots[i] != NULL)
+				imp_set_put(slots, cap, set->slots[i]);
+		free(set->slots);
+		set->slots = slots;
+		set->cap = cap;
+	}
+	imp_set_put(set->slots, set->cap, xstrdup(key));
+	set->n++;
+	return false;
+}
+
+static void
+imp_set_release(struct imp_set *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slots[i]);
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}
+
 struct imp {
 	struct store *s;
 	struct directory_rows *rows;
 	struct directory_report *rep;
 	struct directory_row *row;
 	bool row_bad;
+	struct imp_set seen;
 };
 
 static void imp_problem(struct imp *im, int col, const char *code,
@@ -584,10 +652,7 @@ imp_flag(struct imp *im, int col, bool status, bool *v_r)
 static int
 imp_seen(struct imp *im, const char *key, bool *dup_r, struct err *e)
 {
-	if (store_run(im->s, e, "INSERT OR IGNORE INTO temp.dir_import_seen "
-	    "(k) VALUES (?)", "s", key) != 0)
-		return -1;
-	*dup_r = store_changes(im->s) == 0;
+	*dup_r = imp_set_add(&im->seen, key);
 	return 0;
 }
 
@@ -917,10 +982,6 @@ directory_import_apply(struct store *s, struct directory_rows *rows,
 	rep->committed = false;
 	if (rep->fatal)
 		return 0;
-	if (store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS dir_import_seen "
-	    "(k TEXT PRIMARY KEY); DELETE FROM temp.dir_import_seen;",
-	    e) != 0)
-		return -1;
 	if (store_begin(s, e) != 0)
 		return -1;
 	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++) {
@@ -938,6 +999,7 @@ directory_import_apply(struct store *s, struct directory_rows *rows,
 				loaded[t]++;
 		}
 	}
+	imp_set_release(&im.seen);
 	if ((flags & DIRECTORY_IMPORT_STRICT) && rep->total > 0) {
 		store_rollback(s);
 		log_info(NULL, "directory=import status=rejected problems=%zu",
@@ -954,6 +1016,7 @@ directory_import_apply(struct store *s, struct directory_rows *rows,
 	    loaded[4], rep->total);
 	return 0;
 fail:
+	imp_set_release(&im.seen);
 	store_rollback(s);
 	return err_prefix(e, "directory import (nothing was loaded)");
 }
