@@ -13,6 +13,8 @@
 
 struct intake {
 	struct store_writer *writer;
+	struct loop *loop;
+	size_t offload_bytes;
 	enum ack_mode ack_mode;
 	char *ack_app;
 	char *ack_facility;
@@ -32,9 +34,12 @@ struct item {
 
 struct job {
 	struct intake *in;
+	uint8_t *raw;       /* input kept for a worker to parse */
+	size_t raw_len;
 	struct item *items;
 	size_t n;
 	bool batch;
+	bool cancelled;     /* the loop stopped before the worker parsed */
 	char *channel;
 	char *sender;
 	int64_t now_ms;
@@ -48,6 +53,8 @@ intake_new(const struct intake_opts *o)
 	struct intake *in = xcalloc(1, sizeof(*in));
 
 	in->writer = o->writer;
+	in->loop = o->loop;
+	in->offload_bytes = o->offload_bytes ? o->offload_bytes : 64 * 1024;
 	in->ack_mode = o->ack_mode;
 	in->ack_app = xstrdup(o->ack_app ? o->ack_app : "DIRECTGATE");
 	in->ack_facility = xstrdup(o->ack_facility ? o->ack_facility : "");
@@ -71,6 +78,7 @@ intake_free(struct intake **ip)
 static void
 job_free(struct job *j)
 {
+	free(j->raw);
 	for (size_t i = 0; i < j->n; i++)
 		hl7_msg_free(&j->items[i].m);
 	free(j->items);
@@ -98,14 +106,11 @@ new_control_id(struct intake *in, int64_t now_ms, char *dst, size_t size)
 	str_fmt(dst, size, "DG%lld%05u", (long long)now_ms, n % 100000);
 }
 
-/* Parses and validates every message of raw into a new job. */
 static struct job *
-job_new(struct intake *in, const void *raw, size_t n, const char *channel,
-    const char *sender, int64_t now_ms, intake_done_fn *done, void *arg)
+job_alloc(struct intake *in, const char *channel, const char *sender,
+    int64_t now_ms, intake_done_fn *done, void *arg)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
-	struct hl7_split s;
-	struct err e = {0};
 
 	j->in = in;
 	j->channel = xstrdup(channel);
@@ -113,14 +118,24 @@ job_new(struct intake *in, const void *raw, size_t n, const char *channel,
 	j->now_ms = now_ms;
 	j->done = done;
 	j->arg = arg;
-	if (hl7_reader_split(raw, n, in->max_msg, &s, &e) < 1) {
+	return j;
+}
+
+/* Parses and validates every message of raw into the job's items. */
+static void
+job_parse(struct job *j, const void *raw, size_t n)
+{
+	struct hl7_split s;
+	struct err e = {0};
+
+	if (hl7_reader_split(raw, n, j->in->max_msg, &s, &e) < 1) {
 		/* Nothing usable: one unparseable item. */
 		j->n = 1;
 		j->items = xcalloc(1, sizeof(*j->items));
 		str_lcpy(j->items[0].parse_error, e.kind ? e.msg :
 		    "no HL7 message", sizeof(j->items[0].parse_error));
 		j->items[0].size = n;
-		return j;
+		return;
 	}
 	j->n = s.count;
 	j->batch = s.count > 1 || s.batch_headers > 0;
@@ -138,7 +153,6 @@ job_new(struct intake *in, const void *raw, size_t n, const char *channel,
 		it->store = it->v.nerrors == 0 && !it->v.is_ack;
 	}
 	hl7_reader_split_release(&s);
-	return j;
 }
 
 static bool
@@ -201,7 +215,15 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 	char ts[32], cid[48];
 
 	memset(&extra, 0, sizeof(extra));
-	if (it->m == NULL) {
+	if (j->cancelled) {
+		outcome = ACK_AR;
+		extra.code = HL7_INTERNAL;
+		extra.severity = 'E';
+		str_lcpy(extra.text, "shutting down; resend later",
+		    sizeof(extra.text));
+		probs = &extra;
+		nprobs = 1;
+	} else if (it->m == NULL) {
 		outcome = ACK_AE;
 		extra.code = HL7_SEGMENT_SEQUENCE;
 		extra.severity = 'E';
@@ -348,14 +370,55 @@ job_done(void *arg, int status, const struct err *e)
 	job_finish(j, status);
 }
 
+static void
+job_parse_work(void *arg)
+{
+	struct job *j = arg;
+
+	job_parse(j, j->raw, j->raw_len);
+}
+
+static void
+job_parse_after(void *arg, bool cancelled)
+{
+	struct job *j = arg;
+
+	free(j->raw);
+	j->raw = NULL;
+	if (cancelled) {
+		/* The loop stopped first: AR, the sender may resend. */
+		j->cancelled = true;
+		if (j->n == 0) {
+			j->n = 1;
+			j->items = xcalloc(1, sizeof(*j->items));
+		}
+		job_finish(j, -1);
+		return;
+	}
+	if (!job_needs_store(j)) {
+		job_finish(j, 0);
+		return;
+	}
+	store_writer_submit(j->in->writer, job_write, job_done, j);
+}
+
 void
 intake_submit(struct intake *in, const void *raw, size_t n,
     const char *channel, const char *sender, int64_t now_ms,
     intake_done_fn *done, void *arg)
 {
-	struct job *j = job_new(in, raw, n, channel, sender, now_ms, done,
-	    arg);
+	struct job *j = job_alloc(in, channel, sender, now_ms, done, arg);
 
+	if (in->loop != NULL && n >= in->offload_bytes) {
+		j->raw = xmemdup(raw, n);
+		j->raw_len = n;
+		if (loop_work(in->loop, job_parse_work, job_parse_after, j) ==
+		    0)
+			return;
+		free(j->raw);
+		j->raw = NULL;
+	}
+	job_parse(j, raw, n);
 	if (!job_needs_store(j)) {
 		job_finish(j, 0);
 		return;
@@ -368,11 +431,11 @@ intake_submit_wait(struct intake *in, const void *raw, size_t n,
     const char *channel, const char *sender, int64_t now_ms,
     intake_done_fn *done, void *arg)
 {
-	struct job *j = job_new(in, raw, n, channel, sender, now_ms, done,
-	    arg);
+	struct job *j = job_alloc(in, channel, sender, now_ms, done, arg);
 	struct err e = {0};
 	int status = 0;
 
+	job_parse(j, raw, n);
 	if (job_needs_store(j)) {
 		status = store_writer_run(in->writer, job_write, j, &e);
 		if (status != 0)

@@ -25,12 +25,18 @@
 #include "adt/ack.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/loop.h"
 #include "core/store.h"
 
 struct intake;
 
 struct intake_opts {
 	struct store_writer *writer; /* borrowed; required */
+	struct loop *loop;           /* optional: with it, inputs of at least
+				      * offload_bytes are parsed and validated
+				      * in the worker pool (intake_submit
+				      * only) */
+	size_t offload_bytes;        /* 0: 64 KiB */
 	enum ack_mode ack_mode;
 	const char *ack_app;         /* copied; NULL: "DIRECTGATE" */
 	const char *ack_facility;    /* copied; NULL: "" */
@@ -56,12 +62,14 @@ struct intake_result {
 
 typedef void intake_done_fn(void *arg, const struct intake_result *r);
 
-/* Processes raw bytes (one message or a batch) received over channel
- * ("mllp", "direct" or "cli") from sender (peer address or Direct
+/* Processes raw bytes (one message or a batch; copied) received over
+ * channel ("mllp", "direct" or "cli") from sender (peer address or Direct
  * address; copied). now_ms is the receive time (ms since the epoch).
  * done runs exactly once: before intake_submit returns when nothing is to
  * be stored (invalid content, an ACK), else when the writer answers (on
- * the writer's loop thread, see store_writer_opts). */
+ * the writer's loop thread, see store_writer_opts). A large input with
+ * opts.loop set is parsed in the worker pool first; then done always runs
+ * later on the loop thread (AR if the loop stops first). */
 void intake_submit(struct intake *in, const void *raw, size_t n,
     const char *channel, const char *sender, int64_t now_ms,
     intake_done_fn *done, void *arg);

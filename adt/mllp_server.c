@@ -433,6 +433,7 @@ mllp_server_new(struct loop *l, struct store_writer *w,
 	s->o.ack_app = NULL;
 	s->o.ack_facility = NULL;
 	io.writer = w;
+	io.loop = l;
 	io.ack_mode = o->ack_mode;
 	io.ack_app = o->ack_app;
 	io.ack_facility = o->ack_facility;

@@ -11,6 +11,7 @@
 #include "adt/ack.h"
 #include "adt/intake.h"
 #include "core/buf.h"
+#include "core/loop.h"
 #include "core/store.h"
 #include "core/xmalloc.h"
 #include "tests/lib/testlib.h"
@@ -315,6 +316,75 @@ test_intake_lists_and_moves_state(void **state)
 	free(msg);
 }
 
+struct offload {
+	struct intake *in;
+	struct loop *l;
+	char *msg;
+	size_t n;
+	struct outcome o;
+};
+
+static void
+offload_done(void *arg, const struct intake_result *r)
+{
+	struct offload *t = arg;
+
+	on_done(&t->o, r);
+	if (t->o.calls == 2)
+		loop_stop(t->l);
+}
+
+static void
+offload_submit(void *arg)
+{
+	struct offload *t = arg;
+
+	intake_submit(t->in, t->msg, t->n, "mllp", "test", 1, offload_done, t);
+	/* the same again: a duplicate, also through the worker pool */
+	intake_submit(t->in, t->msg, t->n, "mllp", "test", 2, offload_done, t);
+	assert_int_equal(t->o.calls, 0); /* both answered later */
+}
+
+static void
+test_intake_parses_large_inputs_in_the_worker_pool(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *db = xasprintf("%s/t.db", dir);
+	struct store_writer_opts wo = {0};
+	struct store_writer *w = NULL;
+	struct intake_opts io = {0};
+	struct offload t;
+	struct err e = {0};
+	struct ack_info a;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	buf_init(&t.o.ack, BUF_UNLIMITED);
+	assert_int_equal(loop_new(&t.l, &e), 0);
+	wo.loop = t.l;
+	assert_int_equal(store_writer_new(db, &wo, &w, &e), 0);
+	io.writer = w;
+	io.loop = t.l;
+	io.offload_bytes = 100;
+	t.in = intake_new(&io);
+	t.msg = read_rel("../shared/data/hl7/ADT-A03-01.hl7", &t.n);
+	loop_post(t.l, offload_submit, &t);
+	assert_int_equal(loop_run(t.l), 0);
+	assert_int_equal(t.o.calls, 2);
+	assert_int_equal(t.o.outcome, ACK_AA);
+	assert_int_equal(t.o.duplicates, 1);
+	assert_int_equal(ack_parse(t.o.ack.data, t.o.ack.len, &a, &e), 0);
+	assert_string_equal(a.code, "AA");
+	store_writer_free(&w);
+	loop_free(&t.l);
+	intake_free(&t.in);
+	buf_release(&t.o.ack);
+	free(t.msg);
+	testlib_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
 static void
 test_intake_recognizes_hl7_attachments(void **state)
 {
@@ -373,6 +443,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_intake_lists_and_moves_state, setup, teardown),
 		cmocka_unit_test(test_intake_recognizes_hl7_attachments),
+		cmocka_unit_test(
+		    test_intake_parses_large_inputs_in_the_worker_pool),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
