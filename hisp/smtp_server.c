@@ -27,6 +27,7 @@ enum phase {
 	PH_CMD,      /* reading command lines */
 	PH_AUTH,     /* reading a SASL response line */
 	PH_DATA,     /* reading message data */
+	PH_BDAT,     /* reading a BDAT chunk */
 	PH_TLS_WAIT, /* STARTTLS answered, handshake not done */
 	PH_CLOSED,
 };
@@ -94,6 +95,16 @@ struct smtp_server {
 	bool too_big;
 	bool line_too_long;
 	bool bare_lf_seen;
+	/* BDAT (RFC 3030). */
+	bool bdat_cmd;      /* the pending DATA decision came from BDAT */
+	bool bdat_started;  /* this transaction's message comes by BDAT */
+	bool bdat_last;
+	bool bdat_discard;  /* read the chunk, drop it, send bdat_reply */
+	uint64_t bdat_size;
+	uint64_t bdat_left;
+	int bdat_code;
+	char bdat_enh[16];
+	char bdat_text[TEXT_MAX + 1];
 	struct buf chunk;
 	bool chunk_out;
 
@@ -261,6 +272,7 @@ txn_clear(struct smtp_server *s)
 	s->too_big = false;
 	s->line_too_long = false;
 	s->msg_size = 0;
+	s->bdat_started = false;
 }
 
 /* Ends the transaction; the caller hears of it if MAIL was accepted. */
@@ -615,6 +627,8 @@ cmd_helo_common(struct smtp_server *s, const char *args, bool esmtp)
 		ext[next++] = "PIPELINING";
 		ext[next++] = size_line;
 		ext[next++] = "8BITMIME";
+		if (s->p.chunking)
+			ext[next++] = "CHUNKING";
 		ext[next++] = "ENHANCEDSTATUSCODES";
 		if (s->p.tls_available && !s->tls_active)
 			ext[next++] = "STARTTLS";
@@ -795,7 +809,88 @@ cmd_data(struct smtp_server *s, const char *args)
 			reply(s, 503, "5.5.1", "Error: need RCPT command");
 		return;
 	}
+	if (s->bdat_started) {
+		reply(s, 503, "5.5.1", "Error: BDAT in progress");
+		return;
+	}
+	s->bdat_cmd = false;
 	push_event(s, SMTP_SERVER_EV_DATA);
+}
+
+/* The chunk of the current BDAT is read and dropped; then this reply. */
+static void
+bdat_defer(struct smtp_server *s, int code, const char *enh,
+    const char *text)
+{
+	s->bdat_discard = true;
+	s->bdat_code = code;
+	str_lcpy(s->bdat_enh, enh, sizeof(s->bdat_enh));
+	str_lcpy(s->bdat_text, text, sizeof(s->bdat_text));
+	s->phase = PH_BDAT;
+}
+
+static void
+bdat_begin_message(struct smtp_server *s)
+{
+	if (buf_reserve(&s->chunk, CHUNK_MAX + 8) != 0)
+		abort();
+	s->bdat_started = true;
+	s->msg_size = 0;
+	s->too_big = false;
+}
+
+/* BDAT size [LAST] (RFC 3030): size raw octets follow the line. Whatever
+ * the answer, those octets are read before it is given. */
+static void
+cmd_bdat(struct smtp_server *s, const char *args)
+{
+	char tok[32];
+	const char *p;
+	uint64_t n;
+
+	if (!s->p.chunking) {
+		reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	p = next_param(args, tok, sizeof(tok));
+	if (tok[0] == '\0' || str_to_u64(tok, 0, UINT64_MAX, &n) != 0) {
+		reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+		return;
+	}
+	p = next_param(p, tok, sizeof(tok));
+	s->bdat_last = false;
+	if (tok[0] != '\0') {
+		if (strcasecmp(tok, "LAST") != 0) {
+			reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+			return;
+		}
+		s->bdat_last = true;
+		next_param(p, tok, sizeof(tok));
+		if (tok[0] != '\0') {
+			reply(s, 501, "5.5.4", "Syntax: BDAT size [LAST]");
+			return;
+		}
+	}
+	s->bdat_size = n;
+	s->bdat_left = n;
+	s->bdat_discard = false;
+	if (s->p.require_tls && !s->tls_active)
+		bdat_defer(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+	else if (!s->in_mail)
+		bdat_defer(s, 503, "5.5.1", "Error: need MAIL command");
+	else if (s->nrcpt == 0)
+		bdat_defer(s, s->rcpt_tried ? 554 : 503, "5.5.1",
+		    s->rcpt_tried ? "Error: no valid recipients" :
+		    "Error: need RCPT command");
+	else if (!s->bdat_started) {
+		/* The message starts: the caller decides as for DATA. */
+		s->bdat_cmd = true;
+		push_event(s, SMTP_SERVER_EV_DATA);
+	} else {
+		if (buf_reserve(&s->chunk, CHUNK_MAX + 8) != 0)
+			abort();
+		s->phase = PH_BDAT;
+	}
 }
 
 static void
@@ -1059,7 +1154,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{"STARTTLS", cmd_starttls, 0},
 	{"AUTH", cmd_auth, 0},
 	{"EXPN", cmd_not_implemented, 0},
-	{"BDAT", cmd_not_implemented, 0},
+	{"BDAT", cmd_bdat, 0},
 	{"TURN", cmd_not_implemented, 0},
 	{"ETRN", cmd_not_implemented, 0},
 	{NULL, NULL, 0},
@@ -1238,6 +1333,71 @@ data_end(struct smtp_server *s)
 }
 
 static int
+bdat_step(struct smtp_server *s)
+{
+	size_t avail = s->in.len - s->rpos;
+
+	if (s->bdat_left > 0) {
+		size_t take;
+
+		if (avail == 0)
+			return 0;
+		take = avail;
+		if (take > s->bdat_left)
+			take = (size_t)s->bdat_left;
+		if (!s->bdat_discard) {
+			uint64_t room = s->p.max_message_size - s->msg_size;
+			size_t n;
+
+			if (take > CHUNK_MAX - s->chunk.len)
+				take = CHUNK_MAX - s->chunk.len;
+			n = take;
+			if (s->too_big) {
+				n = 0;
+			} else if (n > room) {
+				n = (size_t)room;
+				s->too_big = true;
+			}
+			memcpy(s->chunk.data + s->chunk.len,
+			    s->in.data + s->rpos, n);
+			s->chunk.len += n;
+			s->msg_size += n;
+		}
+		s->rpos += take;
+		s->bdat_left -= take;
+		if (s->chunk.len > 0) {
+			struct smtp_server_event *ev =
+			    push_event(s, SMTP_SERVER_EV_DATA_CHUNK);
+
+			ev->data = s->chunk.data;
+			ev->len = s->chunk.len;
+		}
+		if (s->bdat_left > 0)
+			return 1;
+	}
+	/* The chunk is complete. */
+	s->phase = PH_CMD;
+	if (s->bdat_discard) {
+		s->bdat_discard = false;
+		reply(s, s->bdat_code, s->bdat_enh, "%s", s->bdat_text);
+		return 1;
+	}
+	if (s->too_big) {
+		txn_abort(s, "size");
+		reply(s, 552, "5.3.4",
+		    "Error: message exceeds fixed maximum message size");
+		return 1;
+	}
+	if (s->bdat_last) {
+		push_event(s, SMTP_SERVER_EV_DATA_END)->size = s->msg_size;
+		return 1;
+	}
+	reply(s, 250, "2.0.0", "%llu octets received",
+	    (unsigned long long)s->bdat_size);
+	return 1;
+}
+
+static int
 data_step(struct smtp_server *s)
 {
 	const uint8_t *p;
@@ -1342,7 +1502,8 @@ smtp_server_next_event(struct smtp_server *s, struct smtp_server_event *ev)
 		s->chunk.len = 0;
 		s->chunk_out = false;
 		/* Idle sessions keep no message storage. */
-		if (s->phase != PH_DATA)
+		if (s->phase != PH_DATA && s->phase != PH_BDAT &&
+		    !s->bdat_started)
 			buf_release(&s->chunk);
 	}
 	for (;;) {
@@ -1361,7 +1522,8 @@ smtp_server_next_event(struct smtp_server *s, struct smtp_server_event *ev)
 		if (s->pending != SMTP_SERVER_EV_NONE ||
 		    s->phase == PH_TLS_WAIT || s->out.len > OUT_HIGH)
 			return 0;
-		if ((s->phase == PH_DATA ? data_step(s) : command_step(s)) == 0) {
+		if ((s->phase == PH_DATA ? data_step(s) : s->phase == PH_BDAT ?
+		    bdat_step(s) : command_step(s)) == 0) {
 			/* A burst of pipelined input leaves no big buffer. */
 			if (s->rpos == s->in.len && s->in.cap > 16384) {
 				explicit_bzero(s->in.data, s->in.cap);
@@ -1433,6 +1595,12 @@ smtp_server_accept(struct smtp_server *s, const char *text)
 		    text ? text : "Authentication successful");
 		break;
 	case SMTP_SERVER_EV_DATA:
+		if (s->bdat_cmd) {
+			/* BDAT: no 354; the chunk's reply comes after it. */
+			bdat_begin_message(s);
+			s->phase = PH_BDAT;
+			break;
+		}
 		if (buf_reserve(&s->chunk, CHUNK_MAX + 8) != 0)
 			abort();
 		s->phase = PH_DATA;
@@ -1495,6 +1663,18 @@ smtp_server_reject(struct smtp_server *s, int code, const char *enhanced,
 	}
 	if (enhanced_ok(code, enhanced))
 		str_lcpy(enh, enhanced, sizeof(enh));
+	if (t == SMTP_SERVER_EV_DATA && s->bdat_cmd) {
+		char clean[TEXT_MAX + 1];
+		size_t i;
+
+		/* The refusal follows the chunk, which is read and dropped. */
+		str_lcpy(clean, text ? text : deftext, sizeof(clean));
+		for (i = 0; clean[i] != '\0'; i++)
+			if ((unsigned char)clean[i] < 32 || clean[i] == 127)
+				clean[i] = '?';
+		bdat_defer(s, code, enh, clean);
+		return 0;
+	}
 	reply(s, code, enh, "%s", text ? text : deftext);
 	return 0;
 }
@@ -1522,7 +1702,7 @@ smtp_server_timeout_ms(const struct smtp_server *s)
 {
 	if (s->phase == PH_CLOSED || s->pending != SMTP_SERVER_EV_NONE)
 		return -1;
-	if (s->phase == PH_DATA)
+	if (s->phase == PH_DATA || s->phase == PH_BDAT)
 		return s->p.timeout_data_ms;
 	return s->p.timeout_command_ms;
 }

@@ -1,5 +1,5 @@
-/* SMTP server session, sans-I/O (RFC 5321, 1870, 2034, 2920, 3207, 4954,
- * 6152): bytes in, replies and events out. No sockets, no clock, no TLS
+/* SMTP server session, sans-I/O (RFC 5321, 1870, 2034, 2920, 3030, 3207,
+ * 4954, 6152): bytes in, replies and events out. No sockets, no clock, no TLS
  * inside; the glue around it owns the connection, the TLS layer
  * (hisp/tls.h), the timer and the policy (which senders, recipients and
  * credentials are good, where a message is stored).
@@ -71,6 +71,7 @@ struct smtp_server_params {
 	bool auth_enabled;          /* offer AUTH PLAIN LOGIN */
 	bool auth_requires_tls;     /* AUTH only under TLS; 538 before */
 	bool require_auth;          /* 530 5.7.0 for MAIL before AUTH */
+	bool chunking;              /* offer CHUNKING: BDAT (RFC 3030) */
 	size_t max_command_line;    /* with CRLF; RFC 5321 minimum 512 */
 	size_t max_text_line;       /* with CRLF; RFC 5321 minimum 1000 */
 	uint64_t max_message_size;  /* bytes after dot-unstuffing; SIZE n */
@@ -97,9 +98,11 @@ enum smtp_server_event_type {
 	                              size = SIZE= (0 if none), body_8bit */
 	SMTP_SERVER_EV_RCPT,       /* decide: arg = recipient ("Postmaster"
 	                              allowed without a domain) */
-	SMTP_SERVER_EV_DATA,       /* decide: may the message start (354)? */
+	SMTP_SERVER_EV_DATA,       /* decide: may the message start (354,
+	                              or the first BDAT chunk)? */
 	SMTP_SERVER_EV_DATA_CHUNK, /* info: data/len = message bytes,
-	                              dot-unstuffed, lines end in CRLF */
+	                              dot-unstuffed, lines end in CRLF
+	                              (BDAT: the octets as sent) */
 	SMTP_SERVER_EV_DATA_END,   /* decide: the message is complete: size;
 	                              accept only once it is stored durably */
 	SMTP_SERVER_EV_ABORT,      /* info: transaction dropped; arg = reason

@@ -1,6 +1,6 @@
 /* Fuzz target for the SMTP server session (hisp/smtp_server.h). The first
  * byte picks session options, the second how the input is split; the rest
- * is what a client sends. Decisions are answered from the input's bytes
+ * is what a client sends (its top bit turns CHUNKING on). Decisions are answered from the input's bytes
  * (accept, or a 4xx/5xx), STARTTLS "handshakes" at once, and the timer
  * fires at the end. Checks: every reply line is "ddd" + ' ' or '-' + text
  * + CRLF, message bytes never exceed the size limit, the session never
@@ -182,6 +182,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.max_text_line = 1000;
 	p.max_recipients = opts & 128 ? 2 : 100;
 	p.max_errors = 10;
+	p.chunking = (split & 0x80) != 0;
 	/* Whole and split runs must agree (STARTTLS discards what follows
 	 * it in the same read, so inputs with STARTTLS are run once). */
 	if (run(&p, data, size, split) != run(&p, data, size, 0) &&

@@ -26,6 +26,7 @@
 #define O_BARE_REJECT 0x20 /* bare LF: 521 and close */
 #define O_SMALL 0x40       /* 20-byte messages, 2 recipients, 3 errors */
 #define O_TLS_ACTIVE 0x80  /* the connection starts under TLS */
+#define O_CHUNK 0x100      /* CHUNKING offered (BDAT) */
 
 struct srv_case {
 	const char *name;
@@ -244,6 +245,40 @@ static const struct srv_case cases[] = {
 	    "0123456789012345678901234567890123456789012345678901234567890123456789"
 	    "\r\n.\r\nNOOP\r\n", NULL,
 	    "220,250,250 2.1.0,250 2.1.5,354,500 5.5.2,250 2.0.0", NULL, NULL},
+	{"bdat transaction", O_CHUNK,
+	    EHLO MAIL RCPT "BDAT 5\r\nhelloBDAT 8 LAST\r\n world\r\nNOOP\r\n",
+	    NULL, "220,250,250 2.1.0,250 2.1.5,250 2.0.0,250 2.0.0,250 2.0.0",
+	    "ehlo:client.test mail:a@remote.test rcpt:b@local.test data "
+	    "end:13 ", "hello world\r\n"},
+	{"bdat zero last", O_CHUNK, EHLO MAIL RCPT "BDAT 3\r\nabcBDAT 0 LAST\r\n",
+	    NULL, "220,250,250 2.1.0,250 2.1.5,250 2.0.0,250 2.0.0", NULL, "abc"},
+	{"bdat octets are not dot-stuffed or line-checked", O_CHUNK,
+	    EHLO MAIL RCPT "BDAT 6 LAST\r\n..\r\n.\n", NULL,
+	    "220,250,250 2.1.0,250 2.1.5,250 2.0.0", NULL, "..\r\n.\n"},
+	{"bdat without mail still reads the chunk", O_CHUNK,
+	    EHLO "BDAT 4\r\nNOOPNOOP\r\n", NULL, "220,250,503 5.5.1,250 2.0.0",
+	    NULL, ""},
+	{"bdat with every recipient refused", O_CHUNK,
+	    EHLO MAIL "RCPT TO:<x@far.test>\r\nBDAT 3 LAST\r\nabc", NULL,
+	    "220,250,250 2.1.0,554 5.7.1,554 5.5.1", NULL, ""},
+	{"bdat syntax", O_CHUNK, EHLO MAIL RCPT "BDAT x\r\nBDAT 1 FIRST\r\n"
+	    "BDAT\r\nBDAT 1 LAST x\r\n", NULL,
+	    "220,250,250 2.1.0,250 2.1.5,501 5.5.4,501 5.5.4,501 5.5.4,501 5.5.4",
+	    NULL, NULL},
+	{"data after bdat", O_CHUNK, EHLO MAIL RCPT "BDAT 2\r\nabDATA\r\n",
+	    NULL, "220,250,250 2.1.0,250 2.1.5,250 2.0.0,503 5.5.1", NULL, "ab"},
+	{"bdat over the size limit", O_CHUNK | O_SMALL,
+	    EHLO MAIL RCPT "BDAT 25 LAST\r\n0123456789012345678901234" MAIL,
+	    NULL, "220,250,250 2.1.0,250 2.1.5,552 5.3.4,250 2.1.0",
+	    "ehlo:client.test mail:a@remote.test rcpt:b@local.test data "
+	    "abort:size mail:a@remote.test ", "01234567890123456789"},
+	{"rset during bdat", O_CHUNK, EHLO MAIL RCPT "BDAT 1\r\nxRSET\r\n"
+	    MAIL RCPT "BDAT 1 LAST\r\ny", NULL,
+	    "220,250,250 2.1.0,250 2.1.5,250 2.0.0,250 2.0.0,250 2.1.0,"
+	    "250 2.1.5,250 2.0.0", NULL, "xy"},
+	{"bdat before starttls when required", O_CHUNK | O_TLS | O_REQ_TLS,
+	    EHLO "BDAT 4\r\nRSETNOOP\r\n", NULL, "220,250,530 5.7.0,250 2.0.0",
+	    NULL, NULL},
 	{"starttls not offered", 0, "STARTTLS\r\n", NULL, "220,502 5.5.1", NULL,
 	    NULL},
 	{"starttls with an argument", O_TLS, "STARTTLS now\r\n", NULL,
@@ -333,6 +368,7 @@ set_opts(struct smtp_server_params *p, unsigned opts)
 	p->auth_enabled = (opts & (O_AUTH | O_AUTH_PLAIN)) != 0;
 	p->auth_requires_tls = (opts & O_AUTH) != 0;
 	p->require_auth = (opts & O_REQ_AUTH) != 0;
+	p->chunking = (opts & O_CHUNK) != 0;
 	if (opts & O_BARE_REJECT)
 		p->bare_lf = SMTP_SERVER_BARE_LF_REJECT;
 	if (opts & O_SMALL) {
@@ -448,6 +484,45 @@ test_smtp_server_ehlo_offers_auth_only_under_tls(void **state)
 	    "250-ENHANCEDSTATUSCODES\r\n"
 	    "250 AUTH PLAIN LOGIN\r\n"));
 	assert_true(smtp_server_tls_active(r.s));
+	srv_release(&r);
+}
+
+static void
+test_smtp_server_ehlo_advertises_chunking_when_enabled(void **state)
+{
+	struct srv_run r;
+
+	run_plain(&r, O_CHUNK, EHLO);
+	assert_non_null(strstr(buf_cstr(&r.out), "250-8BITMIME\r\n"
+	    "250-CHUNKING\r\n250 ENHANCEDSTATUSCODES\r\n"));
+	srv_release(&r);
+}
+
+static void
+test_smtp_server_bdat_refused_by_the_caller_after_the_chunk(void **state)
+{
+	struct srv_run r;
+	const char *in = EHLO MAIL RCPT "BDAT 4 LAST\r\nabcdNOOP\r\n";
+	struct buf codes;
+
+	buf_init(&codes, BUF_UNLIMITED);
+	memset(&r, 0, sizeof(r));
+	set_opts(&r.params, O_CHUNK);
+	r.defer = true;
+	srv_begin(&r);
+	srv_feed(&r, (const uint8_t *)in, strlen(in));
+	assert_int_equal(smtp_server_accept(r.s, NULL), 0); /* MAIL */
+	srv_pump(&r);
+	assert_int_equal(smtp_server_accept(r.s, NULL), 0); /* RCPT */
+	srv_pump(&r);
+	/* The DATA decision for the first chunk: refused. */
+	assert_int_equal(smtp_server_reject(r.s, 451, "4.3.0", "busy"), 0);
+	srv_pump(&r);
+	srv_reply_codes(&r.out, &codes);
+	assert_string_equal(buf_cstr(&codes),
+	    "220,250,250 2.1.0,250 2.1.5,451 4.3.0,250 2.0.0");
+	assert_int_equal(r.body.len, 0);
+	buf_release(&codes);
 	srv_release(&r);
 }
 
@@ -890,6 +965,8 @@ main(void)
 		cmocka_unit_test(test_smtp_server_table_cases),
 		cmocka_unit_test(test_smtp_server_ehlo_advertises_extensions),
 		cmocka_unit_test(test_smtp_server_ehlo_offers_auth_only_under_tls),
+		cmocka_unit_test(test_smtp_server_ehlo_advertises_chunking_when_enabled),
+		cmocka_unit_test(test_smtp_server_bdat_refused_by_the_caller_after_the_chunk),
 		cmocka_unit_test(test_smtp_server_greeting_and_helo_reply),
 		cmocka_unit_test(test_smtp_server_too_many_errors_reply_names_host),
 		cmocka_unit_test(test_smtp_server_pauses_until_the_caller_answers),
