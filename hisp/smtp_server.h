@@ -16,6 +16,8 @@
  *                   if (r < 0) close once the output is written.
  *   re-arm the idle timer with smtp_server_timeout_ms(s) after every read
  *   and every answer; on expiry call smtp_server_expire(s), write, close.
+ *   When the peer goes away: smtp_server_disconnected(s), then drain the
+ *   events (an ABORT tells that a transaction was open).
  *
  * Decisions. Events of a "decide" kind (MAIL, RCPT, AUTH, DATA, DATA_END)
  * pause the session: no further reply is produced and pipelined input is
@@ -34,6 +36,17 @@
  * line and discards anything received until smtp_server_tls_started(),
  * after which the session starts over (EHLO needed again): no plaintext
  * survives STARTTLS. If the handshake fails, just close.
+ *
+ * Limits (each answered by the session itself, never asked of the caller):
+ * command line longer than max_command_line (AUTH lines: 12288) 500 5.5.2,
+ * the rest of the line skipped; NUL or non-ASCII in a command 500 5.5.2;
+ * SIZE= over the limit 552 5.3.4 at MAIL; a message over the limit is
+ * read to its end without being stored past the limit, then 552 5.3.4 and
+ * ABORT; a message line longer than max_text_line 500 5.5.2 at the end; a
+ * recipient past max_recipients 452 4.5.3; a bare LF per bare_lf; the
+ * max_errors-th error reply is followed by 421 4.7.0 and close. Unknown
+ * commands 500 5.5.2, bad arguments 501, bad sequence 503 5.5.1: one
+ * reply per pipelined command.
  *
  * Borrowing. Pointers inside an event are borrowed from the session and
  * stay valid until the next call to smtp_server_next_event(),
