@@ -118,7 +118,9 @@ first_valid_uid = 1
         m = imaplib.IMAP4("127.0.0.1", self.port)
         try:
             m.login(user, password)
-            m.select("INBOX")
+            typ, _ = m.select("INBOX")
+            if typ != "OK":  # no Maildir yet: nothing delivered
+                return []
             typ, data = m.search(None, "ALL")
             out = []
             for num in data[0].split():
@@ -186,3 +188,138 @@ def message(frm, to, subject="Discharge summary", body="Patient seen.\r\n",
             "10:00:00 +0000\r\nMessage-ID: %s\r\nMIME-Version: 1.0\r\n%s"
             "Content-Type: text/plain; charset=us-ascii\r\n\r\n%s"
             % (frm, to, subject, mid, extra, body)).encode()
+
+
+# ---- raw SMTP and Maildir helpers (for the negative, Postfix and crash
+# tests: smtplib hides reply codes and pipelining) ----
+
+import base64 as _base64
+import socket as _socket
+
+
+class RawSmtp:
+    """A plain SMTP client over a socket that shows every reply code.
+    reply() returns (code, text) with the text of every line joined by
+    newlines; it raises EOFError when the server closed."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=15):
+        self.sock = _socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed (pending %r)" % self.buf[:200])
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        texts = []
+        while True:
+            line = self._line()
+            if len(line) < 3 or not line[:3].isdigit():
+                raise AssertionError("not an SMTP reply: %r" % line)
+            texts.append(line[4:])
+            if len(line) == 3 or line[3] == " ":
+                return int(line[:3]), "\n".join(texts)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def ehlo(self, name="client.test"):
+        code, text = self.cmd("EHLO " + name)
+        assert code == 250, "EHLO: got %d %s, want 250" % (code, text)
+        return text
+
+    def starttls(self):
+        code, text = self.cmd("STARTTLS")
+        assert code == 220, "STARTTLS: got %d %s, want 220" % (code, text)
+        assert self.buf == b"", "plaintext after STARTTLS: %r" % self.buf
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(self.sock)
+
+    def auth_plain(self, user, password):
+        tok = _base64.b64encode(("\0%s\0%s" % (user, password)).encode())
+        return self.cmd("AUTH PLAIN " + tok.decode())
+
+    def data(self, msg):
+        """DATA with msg (bytes, CRLF lines): returns the final reply (or
+        the reply to DATA when it is not 354)."""
+        code, text = self.cmd("DATA")
+        if code != 354:
+            return code, text
+        body = msg.replace(b"\r\n.", b"\r\n..")
+        if body.startswith(b"."):
+            body = b"." + body
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        """True once the server closed the connection (reads what is left)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (_socket.timeout, ssl.SSLError):
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def raw_transaction(raw, mail_from, rcpts, msg):
+    """MAIL, RCPT..., DATA on an open RawSmtp session; returns the list of
+    (code, text) replies, the last one for the end of data."""
+    out = [raw.cmd("MAIL FROM:<%s>" % mail_from)]
+    for r in rcpts:
+        out.append(raw.cmd("RCPT TO:<%s>" % r))
+    out.append(raw.data(msg))
+    return out
+
+
+def maildir_messages(hisp, address):
+    """Every message file in address's Maildir (new/ and cur/), as bytes,
+    read from the disk (no IMAP; empty when the Maildir does not exist)."""
+    local, domain = address.split("@")
+    box = os.path.join(hisp.gw.dir, "mail", domain, local)
+    out = []
+    for sub in ("new", "cur"):
+        d = os.path.join(box, sub)
+        try:
+            names = sorted(os.listdir(d))
+        except FileNotFoundError:
+            continue
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                out.append(f.read())
+    return out
+
+
+def message_id_of(msg):
+    """The Message-ID header value of a message (bytes), or None."""
+    head = msg.split(b"\r\n\r\n", 1)[0].replace(b"\r\n", b"\n")
+    for line in head.split(b"\n"):
+        if line.lower().startswith(b"message-id:"):
+            return line.split(b":", 1)[1].strip().decode("utf-8", "replace")
+    return None
