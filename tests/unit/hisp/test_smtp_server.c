@@ -443,8 +443,8 @@ run_plain(struct srv_run *r, unsigned opts, const char *input)
 {
 	memset(r, 0, sizeof(*r));
 	set_opts(&r->params, opts);
-	srv_begin(r);
-	srv_feed(r, (const uint8_t *)input, strlen(input));
+	/* Whole, byte by byte, random splits: the same; r keeps the last. */
+	testlib_trickle(&srv_trickle_ops, r, input, strlen(input), 4);
 }
 
 static void
