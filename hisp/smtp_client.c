@@ -58,6 +58,7 @@ struct smtp_client {
 	bool ext_starttls;
 	bool ext_auth_plain;
 	bool ext_size;
+	uint64_t ext_size_max; /* 0: not announced */
 	bool ext_8bit;
 
 	struct smtp_client_result *res;
@@ -284,7 +285,17 @@ parse_ehlo(struct smtp_client *c, const struct smtp_reply *r)
 
 	c->ext_pipelining = smtp_reply_ehlo_has(r, "PIPELINING", NULL, NULL);
 	c->ext_starttls = smtp_reply_ehlo_has(r, "STARTTLS", NULL, NULL);
-	c->ext_size = smtp_reply_ehlo_has(r, "SIZE", NULL, NULL);
+	c->ext_size = smtp_reply_ehlo_has(r, "SIZE", &params, &plen);
+	c->ext_size_max = 0;
+	if (c->ext_size && plen > 0 && plen < 20) {
+		char num[24];
+		uint64_t v;
+
+		memcpy(num, params, plen);
+		num[plen] = '\0';
+		if (str_to_u64(num, 0, UINT64_MAX, &v) == 0)
+			c->ext_size_max = v;
+	}
 	c->ext_8bit = smtp_reply_ehlo_has(r, "8BITMIME", NULL, NULL);
 	c->ext_auth_plain = false;
 	if (smtp_reply_ehlo_has(r, "AUTH", &params, &plen)) {
@@ -325,6 +336,18 @@ static void
 start_mail(struct smtp_client *c)
 {
 	char extra[64] = "";
+
+	/* RFC 1870: a message the server announced it cannot take is not
+	 * sent. */
+	if (c->ext_size && c->ext_size_max > 0 && c->p.size > c->ext_size_max) {
+		char reason[96];
+
+		snprintf(reason, sizeof(reason), "message size %llu exceeds "
+		    "the server's SIZE %llu", (unsigned long long)c->p.size,
+		    (unsigned long long)c->ext_size_max);
+		fail_all(c, SMTP_CLIENT_PERM, NULL, reason, true);
+		return;
+	}
 
 	if (c->ext_size && c->p.size > 0)
 		snprintf(extra, sizeof(extra), " SIZE=%llu",

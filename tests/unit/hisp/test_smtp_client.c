@@ -160,6 +160,9 @@ static const struct cli_case {
 	    "EHLO client.test\r\nMAIL FROM:<a@y.test> SIZE=500 BODY=8BITMIME\r\n"
 	    "RCPT TO:<b@x.test>\r\nRCPT TO:<c@x.test>\r\nDATA\r\nQUIT\r\n",
 	    "perm,perm|perm"},
+	{"message larger than the server's SIZE", SMTP_CLIENT_TLS_NONE, false,
+	    5000, "x", GREET EHLO_PIPE, "EHLO client.test\r\nQUIT\r\n",
+	    "perm,perm|perm"},
 	{"helo after ehlo refused", SMTP_CLIENT_TLS_OPPORTUNISTIC, false, 0,
 	    "x\r\n", GREET "502 5.5.1 no\r\n250 mx.test\r\n250 Ok\r\n250 Ok\r\n"
 	    "250 Ok\r\n354 go\r\n250 Ok\r\n",
@@ -585,13 +588,15 @@ test_smtp_client_message_too_big_for_server(void **state)
 	assert_int_equal(smtp_client_rcpt_result(l.c.c, 0)->code, 552);
 	link_release(&l);
 
-	/* Announced with SIZE: refused at MAIL already. */
+	/* The server announces SIZE 20: the client does not even try. */
 	link_init(&l, three_rcpts, 1, "0123456789012345678901234567890\r\n");
 	l.r.params.max_message_size = 20;
 	l.c.params.size = 33;
 	link_start(&l);
 	assert_string_equal(buf_cstr(&l.c.results), "perm|perm");
-	assert_int_equal(smtp_client_rcpt_result(l.c.c, 0)->code, 552);
+	assert_int_equal(smtp_client_rcpt_result(l.c.c, 0)->code, 0);
+	assert_string_equal(smtp_client_rcpt_result(l.c.c, 0)->text,
+	    "message size 33 exceeds the server's SIZE 20");
 	assert_string_equal(buf_cstr(&l.r.events), "ehlo:client.test ");
 	link_release(&l);
 }
