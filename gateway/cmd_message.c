@@ -317,7 +317,7 @@ parse_opts(const char *name, int argc, char **argv, struct msg_opts *o,
 
 	memset(o, 0, sizeof(*o));
 	o->dir = cmd_global_dir();
-	optind = 1;
+	optind = 0; /* GNU: start afresh on this argv (permutation state) */
 	while ((c = getopt_long(argc, argv, "d:f:t:o:jk:c:r:a:M:R:C:K:O:S:1L:h",
 	    opts, NULL)) != -1) {
 #define PUSH(arr, n) do { \

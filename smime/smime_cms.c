@@ -15,20 +15,17 @@
 static int
 der_out(CMS_ContentInfo *cms, struct buf *der_r, struct err *e)
 {
-	int len = i2d_CMS_ContentInfo(cms, NULL);
-	unsigned char *p;
+	unsigned char *der = NULL;
+	int len = i2d_CMS_ContentInfo(cms, &der); /* one encoding pass */
+	int rc = 0;
 
 	if (len <= 0)
 		return err_set(e, ERR_INTERNAL, "cannot encode CMS");
-	if (buf_reserve(der_r, (size_t)len) != 0)
-		return err_set(e, ERR_PERM, "CMS larger than %zu bytes",
+	if (buf_append(der_r, der, (size_t)len) != 0)
+		rc = err_set(e, ERR_PERM, "CMS larger than %zu bytes",
 		    der_r->max);
-	p = der_r->data + der_r->len;
-	if (i2d_CMS_ContentInfo(cms, &p) != len)
-		return err_set(e, ERR_INTERNAL, "cannot encode CMS");
-	der_r->len += (size_t)len;
-	der_r->data[der_r->len] = '\0';
-	return 0;
+	OPENSSL_free(der);
+	return rc;
 }
 
 struct der_enc {
