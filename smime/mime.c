@@ -297,53 +297,57 @@ mime_multipart_split(const uint8_t *p, size_t n,
 
 /* ---- Decoding ---- */
 
-static int
-b64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Sextet values; 64 for '=', 65 for white space, 66 for anything else. */
+static const uint8_t b64_tab[256] = {
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 65, 65, 66, 66, 65, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 64, 66, 66,
+	66, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+	66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+};
 
 static int
 base64_decode(const uint8_t *p, size_t n, struct buf *out, struct err *e)
 {
 	uint32_t acc = 0;
 	int bits = 0, pad = 0;
+	uint8_t *d;
 
 	if (buf_reserve(out, n / 4 * 3 + 3) != 0)
 		return err_set(e, ERR_PROTO, "decoded body larger than %zu "
 		    "bytes", out->max);
+	d = out->data + out->len;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		int v;
+		uint8_t v = b64_tab[p[i]];
 
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
+		if (v < 64 && pad == 0) {
+			acc = (acc << 6) | v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				*d++ = (uint8_t)(acc >> bits);
+			}
+		} else if (v == 64) {
 			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = b64_value(c)) < 0)
+		} else if (v != 65) {
 			return err_set(e, ERR_PROTO, "base64: unexpected "
 			    "character at offset %zu", i);
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out->data[out->len++] = (uint8_t)(acc >> bits);
 		}
 	}
 	if (pad > 2 || bits >= 6)
 		return err_set(e, ERR_PROTO, "base64: truncated");
+	out->len = (size_t)(d - out->data);
 	out->data[out->len] = '\0';
 	return 0;
 }
