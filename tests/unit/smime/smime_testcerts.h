@@ -1,6 +1,7 @@
 /* Test certificates for the smime unit tests, made with OpenSSL at run
  * time: keys, a CA, leaf certificates with subjectAltName, PEM and DER
- * output. Static functions: include once per test program. */
+ * output. Static functions (marked unused: not every test needs each):
+ * include once per test program. */
 #ifndef TESTS_UNIT_SMIME_TESTCERTS_H
 #define TESTS_UNIT_SMIME_TESTCERTS_H
 
@@ -16,7 +17,7 @@
 
 #include "core/buf.h"
 
-static EVP_PKEY *
+static __attribute__((unused)) EVP_PKEY *
 tc_key_rsa(unsigned bits)
 {
 	EVP_PKEY *k = EVP_RSA_gen(bits);
@@ -26,7 +27,7 @@ tc_key_rsa(unsigned bits)
 	return k;
 }
 
-static EVP_PKEY *
+static __attribute__((unused)) EVP_PKEY *
 tc_key_ec(const char *curve)
 {
 	EVP_PKEY *k = EVP_EC_gen(curve);
@@ -36,7 +37,7 @@ tc_key_ec(const char *curve)
 	return k;
 }
 
-static void
+static __attribute__((unused)) void
 tc_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
@@ -52,7 +53,7 @@ tc_ext(X509 *x, X509 *issuer, int nid, const char *value)
 /* A certificate for key, issued by issuer/ikey (self-signed when issuer
  * is NULL: ikey signs). san like "email:a@b.test" or "DNS:b.test" (NULL
  * for none). Validity [now + nb, now + na] in seconds. */
-static X509 *
+static __attribute__((unused)) X509 *
 tc_cert(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *key, const char *cn,
     const char *san, bool ca, long nb, long na, const EVP_MD *md)
 {
@@ -87,7 +88,7 @@ tc_cert(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *key, const char *cn,
 	return x;
 }
 
-static void
+static __attribute__((unused)) void
 tc_pem_key(EVP_PKEY *k, struct buf *out)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -102,7 +103,7 @@ tc_pem_key(EVP_PKEY *k, struct buf *out)
 	BIO_free(b);
 }
 
-static void
+static __attribute__((unused)) void
 tc_pem_cert(X509 *x, struct buf *out)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -116,7 +117,7 @@ tc_pem_cert(X509 *x, struct buf *out)
 	BIO_free(b);
 }
 
-static void
+static __attribute__((unused)) void
 tc_der_cert(X509 *x, struct buf *out)
 {
 	unsigned char *d = NULL;
