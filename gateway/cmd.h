@@ -46,6 +46,8 @@ int cmd_anchor(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_address(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_message_status(int argc, char **argv);
+int cmd_message_list(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_message(int argc, char **argv);

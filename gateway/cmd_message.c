@@ -572,14 +572,21 @@ cmd_message(int argc, char **argv)
 		return cmd_message_seal(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "open") == 0)
 		return cmd_message_open(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return cmd_message_status(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return cmd_message_list(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
-		printf("usage: directgate message seal|open ...\n\n"
+		printf("usage: directgate message seal|open|status|list ...\n\n"
 		    "  seal   wrap, sign and encrypt a message (see "
 		    "`message seal --help`)\n"
 		    "  open   decrypt, verify and check a message (see "
-		    "`message open --help`)\n");
+		    "`message open --help`)\n"
+		    "  status delivery state of a sent message, per recipient\n"
+		    "  list   tracked deliveries, by state\n");
 		return 0;
 	}
-	return cmd_usage_error("message", "seal or open expected");
+	return cmd_usage_error("message", "seal, open, status or list "
+	    "expected");
 }

@@ -59,7 +59,7 @@ track_apply(struct store *s, const struct mdn_report *r,
 {
 	struct store_stmt *st;
 	char state[16] = "";
-	bool final_req = false, forward = false;
+	bool final_req = false, forward = false, had_processed = false;
 	const char *kind = mdn_disposition_name(r->disposition);
 	int64_t prev = -1;
 	int rc;
@@ -75,8 +75,9 @@ track_apply(struct store *s, const struct mdn_report *r,
 		*v_r = prev ? TRACK_FORWARD : TRACK_SUPPRESS;
 		return 0;
 	}
-	st = store_prepare(s, "SELECT state, final_requested FROM track"
-	    " WHERE message_id = ?1 AND rcpt = lower(?2)", e);
+	st = store_prepare(s, "SELECT state, final_requested, processed_at"
+	    " IS NOT NULL FROM track WHERE message_id = ?1 AND rcpt ="
+	    " lower(?2)", e);
 	if (st == NULL)
 		return -1;
 	store_bindv(st, "ss", r->orig_message_id, r->final_recipient);
@@ -84,6 +85,7 @@ track_apply(struct store *s, const struct mdn_report *r,
 	if (rc == 1) {
 		str_lcpy(state, store_col_text(st, 0), sizeof(state));
 		final_req = store_col_int(st, 1) != 0;
+		had_processed = store_col_int(st, 2) != 0;
 	}
 	store_stmt_done(st);
 	if (rc < 0)
@@ -99,6 +101,14 @@ track_apply(struct store *s, const struct mdn_report *r,
 			    " = ?3 AND rcpt = lower(?4)", "IIss", now,
 			    final_req ? now + o->dispatched_timeout_s : now,
 			    r->orig_message_id, r->final_recipient) != 0)
+				return -1;
+		} else if (strcmp(state, "dispatched") == 0 && !had_processed) {
+			/* Overtaken by its dispatched MDN on the way: still the
+			 * first processed one, so news, but not a new state. */
+			forward = true;
+			if (store_run(s, e, "UPDATE track SET processed_at = ?1"
+			    " WHERE message_id = ?2 AND rcpt = lower(?3)", "Iss",
+			    now, r->orig_message_id, r->final_recipient) != 0)
 				return -1;
 		}
 		break;
