@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certs/bundle_sched.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
@@ -73,6 +74,10 @@ serve_start_modules(struct serve_ctx *ctx, struct err *e)
 	hp.cfg = ctx->in->cfg;
 	if (hisp_start(&hp, &ctx->hisp, e) != 0)
 		return err_prefix(e, "hisp");
+	/* Trust bundles refreshed on their schedule. */
+	if (bundle_sched_start(ctx->loop, config_path(ctx->in->cfg, "core",
+	    "store"), ctx->in->cfg, 0, 0, e) != 0)
+		return err_prefix(e, "bundles");
 	return 0;
 }
 

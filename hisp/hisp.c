@@ -164,6 +164,7 @@ hisp_close(struct hisp *h)
 {
 	if (h == NULL)
 		return;
+	outbound_close(&h->outbound);
 	h->outbound.dns = NULL;
 	dns_free(&h->dns);
 }

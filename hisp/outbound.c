@@ -29,8 +29,6 @@ struct ob {
 	struct buf certs;    /* DER certificates, back to back */
 	size_t *cert_off, *cert_len;
 	size_t ncerts;
-	struct discover_trust *dtrust;
-	struct discover *dc;
 	size_t disc_pending;
 	struct buf sealed;
 	int status;
@@ -71,35 +69,12 @@ ob_all(struct ob *ob, enum queue_outcome o, const char *status,
 			    reason);
 }
 
-struct ob_disc_cleanup {
-	struct discover *dc;
-	struct discover_trust *dtrust;
-};
-
-/* From the loop, outside any discovery callback. */
-static void
-ob_disc_cleanup(void *arg)
-{
-	struct ob_disc_cleanup *c = arg;
-
-	discover_free(&c->dc);
-	discover_trust_free(&c->dtrust);
-	free(c);
-}
-
 static void
 ob_finish(struct ob *ob)
 {
 	struct queue_task *t = ob->t;
 
 	ob->done(ob->r, t);
-	if (ob->dc != NULL || ob->dtrust != NULL) {
-		struct ob_disc_cleanup *c = xcalloc(1, sizeof(*c));
-
-		c->dc = ob->dc;
-		c->dtrust = ob->dtrust;
-		loop_post(ob->ctx->loop, ob_disc_cleanup, c);
-	}
 	trust_free(&ob->trust);
 	buf_release(&ob->certs);
 	buf_release(&ob->sealed);
@@ -447,9 +422,59 @@ ob_discovered(void *arg, struct discover_result *res)
 }
 
 static void
+outbound_disc_release(void *arg)
+{
+	struct discover_trust *dt = arg;
+
+	discover_trust_free(&dt);
+}
+
+/* The discoverer for a sending domain, made on first use; a new trust
+ * snapshot replaces its context and empties its cache. */
+static struct discover *
+outbound_discoverer(struct outbound_ctx *o, const char *domain,
+    struct trust *tr)
+{
+	struct outbound_disc *d = NULL;
+
+	for (size_t i = 0; i < o->ndiscs; i++)
+		if (strcasecmp(o->discs[i].domain, domain) == 0)
+			d = &o->discs[i];
+	if (d == NULL) {
+		o->discs = xreallocarray(o->discs, o->ndiscs + 1,
+		    sizeof(*o->discs));
+		d = &o->discs[o->ndiscs++];
+		d->domain = xstrdup(domain);
+		d->dt = discover_trust_new(tr->vctx, domain);
+		d->dc = discover_new(o->loop, o->dns, &o->discover,
+		    discover_trust_validate, d->dt);
+		discover_on_release(d->dc, outbound_disc_release, d->dt);
+		d->generation = tr->generation;
+	} else if (d->generation != tr->generation) {
+		discover_trust_set_ctx(d->dt, tr->vctx);
+		discover_flush(d->dc);
+		d->generation = tr->generation;
+	}
+	return d->dc;
+}
+
+void
+outbound_close(struct outbound_ctx *o)
+{
+	for (size_t i = 0; i < o->ndiscs; i++) {
+		discover_free(&o->discs[i].dc);
+		free(o->discs[i].domain);
+	}
+	free(o->discs);
+	o->discs = NULL;
+	o->ndiscs = 0;
+}
+
+static void
 ob_after_prepare(void *arg, bool cancelled)
 {
 	struct ob *ob = arg;
+	struct discover *dc;
 	const char *sdom;
 	struct err e;
 
@@ -471,16 +496,13 @@ ob_after_prepare(void *arg, bool cancelled)
 	/* Another HISP: discover every recipient's certificates, judged by
 	 * the outgoing anchors of the sender's domain. */
 	sdom = domain_of(ob->from);
-	ob->dtrust = discover_trust_new(ob->trust->vctx, sdom != NULL ? sdom :
-	    "");
-	ob->dc = discover_new(ob->ctx->loop, ob->ctx->dns, &ob->ctx->discover,
-	    discover_trust_validate, ob->dtrust);
+	dc = outbound_discoverer(ob->ctx, sdom != NULL ? sdom : "", ob->trust);
 	ob->disc_pending = 1; /* held while starting */
 	for (size_t i = 0; i < ob->t->nrcpt; i++) {
 		if (!ob->want[i])
 			continue;
 		ob->disc_pending++;
-		if (discover_start(ob->dc, ob->t->rcpts[i].rcpt, ob_discovered,
+		if (discover_start(dc, ob->t->rcpts[i].rcpt, ob_discovered,
 		    ob, &e) == NULL) {
 			ob->disc_pending--;
 			ob->want[i] = false;

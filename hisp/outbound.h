@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "certs/discover.h"
+#include "certs/discover_trust.h"
 #include "core/loop.h"
 #include "hisp/queue.h"
 #include "hisp/route.h"
@@ -24,6 +25,15 @@
 
 struct dns;
 struct tls_ctx;
+
+/* One discoverer per sending domain (its outgoing anchors judge), shared
+ * by every message so that its cache serves them all. */
+struct outbound_disc {
+	char *domain;
+	struct discover *dc;
+	struct discover_trust *dt;
+	int64_t generation;
+};
 
 struct outbound_ctx {
 	struct loop *loop;
@@ -38,7 +48,12 @@ struct outbound_ctx {
 	struct smtp_client_params client;   /* helo, TLS policy, timeouts */
 	int64_t expire_s;
 	struct queue_runner *runner;        /* kicked after a loopback */
+	struct outbound_disc *discs;
+	size_t ndiscs;
 };
+
+/* Releases the discoverers (before the loop ends: they close handles). */
+void outbound_close(struct outbound_ctx *o);
 
 /* queue_handler_fn for QUEUE_OUT; ctx is an outbound_ctx. */
 void outbound_handle(void *ctx, struct queue_runner *r, struct queue_task *t,
