@@ -323,3 +323,30 @@ def message_id_of(msg):
         if line.lower().startswith(b"message-id:"):
             return line.split(b":", 1)[1].strip().decode("utf-8", "replace")
     return None
+
+
+def domain_cert_and_key(hisp, domain):
+    """The domain certificate (PEM file) and its private key file."""
+    r = hisp.gw.cli("publish", domain, "--zone")
+    der = None
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 6 and "CERT" in f and f[0] in ("@", domain + "."):
+            der = _base64.b64decode("".join(f[f.index("CERT") + 4:]))
+    assert der is not None, "no domain CERT record in:\n" + r.stdout
+    pem = os.path.join(hisp.gw.dir, "%s-domain.pem" % domain)
+    with open(pem, "wb") as f:
+        f.write(b"-----BEGIN CERTIFICATE-----\n" +
+                _base64.encodebytes(der) + b"-----END CERTIFICATE-----\n")
+    want = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-pubkey"],
+                          capture_output=True, check=True).stdout
+    keys = os.path.join(hisp.gw.dir, "keys")
+    for name in os.listdir(keys):
+        if not name.endswith(".key") or name.startswith(("demo-ca", "smtp-tls")):
+            continue
+        path = os.path.join(keys, name)
+        got = subprocess.run(["openssl", "pkey", "-in", path, "-pubout"],
+                             capture_output=True).stdout
+        if got == want:
+            return pem, path
+    raise AssertionError("no key in %s matches %s's certificate" % (keys, domain))

@@ -8,14 +8,14 @@
     certificate, encrypted to B's domain certificate) is injected into
     Postfix with smtplib and relayed into B's port 25: B opens it and
     delivers it to bob."""
-import base64
 import os
 import smtplib
 import subprocess
 
 import harness
 from harness import Env, run
-from hisputil import maildir_messages, message, submit, two_hisps
+from hisputil import (domain_cert_and_key, maildir_messages, message, submit,
+                      two_hisps)
 from postfixutil import Postfix
 
 
@@ -48,33 +48,6 @@ def test_a_relays_through_postfix_and_mdn_comes_back():
         assert b"Discharge summary" not in open(pf.log_path, "rb").read()
 
 
-def _cert_and_key(hisp, domain):
-    """The domain certificate (PEM file) and its private key file."""
-    r = hisp.gw.cli("publish", domain, "--zone")
-    der = None
-    for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 6 and "CERT" in f and f[0] in ("@", domain + "."):
-            der = base64.b64decode("".join(f[f.index("CERT") + 4:]))
-    assert der is not None, "no domain CERT record in:\n" + r.stdout
-    pem = os.path.join(hisp.gw.dir, "%s-domain.pem" % domain)
-    with open(pem, "wb") as f:
-        f.write(b"-----BEGIN CERTIFICATE-----\n" +
-                base64.encodebytes(der) + b"-----END CERTIFICATE-----\n")
-    want = subprocess.run(["openssl", "x509", "-in", pem, "-noout", "-pubkey"],
-                          capture_output=True, check=True).stdout
-    keys = os.path.join(hisp.gw.dir, "keys")
-    for name in os.listdir(keys):
-        if not name.endswith(".key") or name.startswith(("demo-ca", "smtp-tls")):
-            continue
-        path = os.path.join(keys, name)
-        got = subprocess.run(["openssl", "pkey", "-in", path, "-pubout"],
-                             capture_output=True).stdout
-        if got == want:
-            return pem, path
-    raise AssertionError("no key in %s matches %s's certificate" % (keys, domain))
-
-
 def test_postfix_delivers_openssl_sealed_message_to_b():
     harness.require("openssl")
     with Env("hisp-postfix-b") as env:
@@ -83,8 +56,8 @@ def test_postfix_delivers_openssl_sealed_message_to_b():
             "b.test": "smtp:[127.0.0.1]:%d" % b.gw.smtp_port})
         a.gw.start()
         b.gw.start()
-        a_pem, a_key = _cert_and_key(a, "a.test")
-        b_pem, _ = _cert_and_key(b, "b.test")
+        a_pem, a_key = domain_cert_and_key(a, "a.test")
+        b_pem, _ = domain_cert_and_key(b, "b.test")
         d = env.path("cms")
         os.makedirs(d)
         mid = "<pf-b-%d@a.test>" % os.getpid()
