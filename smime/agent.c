@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
+#include "smime/cms_der_private.h"
 #include "smime/mime.h"
 #include "smime/signer_private.h"
 #include "smime/smime_cms_private.h"
@@ -43,6 +44,7 @@ struct agent {
 	struct buf hdr_inner;  /* the message/rfc822 part's header */
 	struct buf hdr_sig;    /* the signature part's header */
 	struct buf hdr_outer;  /* MIME-Version ... to the empty line */
+	bool generic_cms; /* OpenSSL's CMS only (tests) */
 	pthread_rwlock_t cache_lock;
 	struct cert_slot cache[CERT_CACHE_SLOTS];
 };
@@ -260,7 +262,7 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 	char boundary[MIME_PARAM_MAX];
 	const char *ct_signed[] = {"protocol", "application/pkcs7-signature",
 	    "micalg", "sha-256", "boundary", boundary, NULL};
-	int rc = -1;
+	int r, rc = -1;
 
 	memset(&h, 0, sizeof(h));
 	buf_init(&routing, MIME_HEADER_MAX);
@@ -310,9 +312,14 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 	}
 
 	/* 2. Sign. */
-	if (smime_cms_sign(req->signer, req->key_id, cert,
+	r = a->generic_cms ? 1 : cms_der_sign(req->signer, req->key_id, cert,
 	    signer_get0_chain(req->signer, req->key_id), a->sha256,
-	    &a->smimecap, inner.data, inner.len, &sig, e) != 0)
+	    &a->smimecap, inner.data, inner.len, time(NULL), &sig, e);
+	if (r == 1)
+		r = smime_cms_sign(req->signer, req->key_id, cert,
+		    signer_get0_chain(req->signer, req->key_id), a->sha256,
+		    &a->smimecap, inner.data, inner.len, &sig, e);
+	if (r != 0)
 		goto out;
 	mime_boundary(boundary, sizeof(boundary));
 	if (buf_reserve(&ent, inner.len + sig.len * 4 / 3 + 4096) != 0)
@@ -332,9 +339,14 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 	/* 3. Encrypt. */
 	if (buf_reserve(&env, ent.len + 4096 + 512 * req->n_rcpt_certs) != 0)
 		goto full;
-	if (smime_cms_encrypt(recips, a->cipher,
+	r = a->generic_cms ? 1 : cms_der_encrypt(recips, a->cipher,
 	    a->set.key_transport == SMIME_KT_OAEP, a->oaep_md, ent.data,
-	    ent.len, &env, e) != 0)
+	    ent.len, &env, e);
+	if (r == 1)
+		r = smime_cms_encrypt(recips, a->cipher,
+		    a->set.key_transport == SMIME_KT_OAEP, a->oaep_md,
+		    ent.data, ent.len, &env, e);
+	if (r != 0)
 		goto out;
 
 	/* The outer message. */
@@ -779,6 +791,12 @@ done:
 	mime_headers_release(&st.outer);
 	mime_headers_release(&st.inner);
 	return rc;
+}
+
+void
+agent_set_generic_cms(struct agent *a, bool on)
+{
+	a->generic_cms = on;
 }
 
 int
