@@ -315,5 +315,31 @@ const struct store_migration store_migrations[] = {
 	    " kind TEXT NOT NULL, at INTEGER NOT NULL, queue_id TEXT,"
 	    " forwarded INTEGER NOT NULL DEFAULT 0, note TEXT);"
 	    "CREATE INDEX track_event_msg ON track_event (message_id, rcpt);"},
+	/* 9: the notification agent: one row per (visit, event, recipient)
+	 * (the unique key that keeps a re-sent ADT or a retry from notifying
+	 * anyone twice), which is also the MLLP and digest queue, and the
+	 * audit trail of every decision (no PHI: codes, NPIs, scores). */
+	{9, "adt: notify",
+	    "CREATE TABLE notify_sent (id INTEGER PRIMARY KEY,"
+	    " adt INTEGER NOT NULL,"
+	    " visit TEXT NOT NULL, event TEXT NOT NULL,"
+	    " recipient TEXT NOT NULL,"
+	    " kind TEXT NOT NULL CHECK (kind IN ('direct','mllp','digest')),"
+	    " npis TEXT NOT NULL DEFAULT '',"
+	    " patient_ids TEXT NOT NULL DEFAULT '',"
+	    " message_id TEXT, queue_id TEXT,"
+	    " state TEXT NOT NULL,"
+	    " retracts INTEGER,"
+	    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	    " attempts INTEGER NOT NULL DEFAULT 0,"
+	    " next_try INTEGER NOT NULL DEFAULT 0,"
+	    " payload BLOB, reason TEXT,"
+	    " UNIQUE (visit, event, recipient));"
+	    "CREATE INDEX notify_sent_adt ON notify_sent (adt);"
+	    "CREATE INDEX notify_sent_due ON notify_sent (kind, state, next_try);"
+	    "CREATE TABLE notify_audit (id INTEGER PRIMARY KEY,"
+	    " adt INTEGER NOT NULL, at INTEGER NOT NULL,"
+	    " step TEXT NOT NULL, npi TEXT, recipient TEXT, detail TEXT);"
+	    "CREATE INDEX notify_audit_adt ON notify_audit (adt, id);"},
 	{0, NULL, NULL},
 };
