@@ -3,7 +3,7 @@
  * PractitionerRole and Endpoint resources. The only file that sees
  * libxml2.
  *
- * Mapping (to the rows of adt/directory_import.h):
+ * Mapping (to the rows of adt/directory_rows.h):
  * - Practitioner -> providers: identifier with system
  *   http://hl7.org/fhir/sid/us-npi, the official (else first) name (family,
  *   given, further given names as middle_name, suffix), a NUCC taxonomy
@@ -34,7 +34,8 @@
 
 #include <stddef.h>
 
-#include "adt/directory_import.h"
+#include "adt/directory_report.h"
+#include "adt/directory_rows.h"
 #include "core/err.h"
 
 #define DIRECTORY_FHIR_MAX_SIZE (32u << 20) /* bytes */

@@ -15,289 +15,6 @@
 
 #define DIRECTORY_CSV_FIELDS_MAX 64 /* acrs_csv's default */
 
-/* Columns per table (indexes are the row value slots) and which of them
- * are required. Constant: safe from any thread. */
-static const char *const imp_cols[DIRECTORY_TABLE_COUNT]
-    [DIRECTORY_IMPORT_COLS_MAX + 1] = {
-	[DIRECTORY_ORGANIZATIONS] = {"npi", "name", "parent_npi", "status",
-	    NULL},
-	[DIRECTORY_PROVIDERS] = {"npi", "last_name", "first_name",
-	    "middle_name", "suffix", "taxonomy", "status", NULL},
-	[DIRECTORY_MEMBERSHIPS] = {"provider_npi", "organization_npi",
-	    "role", "active", NULL},
-	[DIRECTORY_ENDPOINTS] = {"owner_npi", "kind", "address", "rank",
-	    "active", "payload_types", NULL},
-	[DIRECTORY_PREFERENCES] = {"owner_npi", "events", "classes",
-	    "format", "timing", NULL},
-};
-static const unsigned imp_required[DIRECTORY_TABLE_COUNT] = {
-	[DIRECTORY_ORGANIZATIONS] = 0x3, /* npi, name */
-	[DIRECTORY_PROVIDERS] = 0x3,     /* npi, last_name */
-	[DIRECTORY_MEMBERSHIPS] = 0x3,   /* provider_npi, organization_npi */
-	[DIRECTORY_ENDPOINTS] = 0x7,     /* owner_npi, kind, address */
-	[DIRECTORY_PREFERENCES] = 0x1,   /* owner_npi */
-};
-
-const char *const *
-directory_import_columns(enum directory_table t)
-{
-	return imp_cols[t];
-}
-
-bool
-directory_import_column_required(enum directory_table t, size_t col)
-{
-	return col < DIRECTORY_IMPORT_COLS_MAX &&
-	    (imp_required[t] & (1u << col)) != 0;
-}
-
-int
-directory_import_column_index(enum directory_table t, const char *name)
-{
-	const char *const *cols = directory_import_columns(t);
-
-	for (int i = 0; cols[i] != NULL; i++)
-		if (strcasecmp(cols[i], name) == 0)
-			return i;
-	return -1;
-}
-
-/* Report. */
-
-struct directory_report *
-directory_report_new(void)
-{
-	return xcalloc(1, sizeof(struct directory_report));
-}
-
-void
-directory_report_free(struct directory_report **rp)
-{
-	if (rp == NULL || *rp == NULL)
-		return;
-	free((*rp)->problems);
-	free(*rp);
-	*rp = NULL;
-}
-
-static void
-imp_vadd(struct directory_report *r, bool fatal, const char *origin,
-    unsigned long row, const char *column, const char *code,
-    const char *prefix, const char *fmt, va_list ap)
-{
-	struct directory_problem *p;
-	size_t n;
-
-	r->total++;
-	if (fatal)
-		r->fatal = true;
-	if (r->nproblems >= DIRECTORY_REPORT_KEEP)
-		return;
-	if (r->problems == NULL)
-		r->problems = xcalloc(DIRECTORY_REPORT_KEEP,
-		    sizeof(*r->problems));
-	p = &r->problems[r->nproblems++];
-	memset(p, 0, sizeof(*p));
-	str_lcpy(p->origin, origin != NULL ? origin : "", sizeof(p->origin));
-	p->row = row;
-	str_lcpy(p->column, column != NULL ? column : "", sizeof(p->column));
-	p->code = code;
-	n = str_lcpy(p->message, prefix != NULL ? prefix : "",
-	    sizeof(p->message));
-	if (n < sizeof(p->message))
-		vsnprintf(p->message + n, sizeof(p->message) - n, fmt, ap);
-}
-
-void
-directory_report_add(struct directory_report *r, bool fatal,
-    const char *origin, unsigned long row, const char *column,
-    const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	imp_vadd(r, fatal, origin, row, column, code, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-directory_import_json_str(struct buf *out, const char *s)
-{
-	buf_putc(out, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			buf_putc(out, '\\');
-			buf_putc(out, c);
-		} else if (c == '\n') {
-			buf_append_str(out, "\\n");
-		} else if (c < 0x20 || c == 0x7f) {
-			buf_printf(out, "\\u%04x", c);
-		} else {
-			buf_putc(out, c);
-		}
-	}
-	buf_putc(out, '"');
-}
-
-void
-directory_report_text(const struct directory_report *r, struct buf *out)
-{
-	for (size_t i = 0; i < r->nproblems; i++) {
-		const struct directory_problem *p = &r->problems[i];
-
-		buf_printf(out, "%s", p->origin);
-		if (p->row > 0)
-			buf_printf(out, ":%lu", p->row);
-		if (p->column[0] != '\0')
-			buf_printf(out, ": column %s", p->column);
-		buf_printf(out, ": %s: %s\n", p->code, p->message);
-	}
-	if (r->total > r->nproblems)
-		buf_printf(out, "... and %zu more problems\n",
-		    r->total - r->nproblems);
-	if (r->fatal) {
-		buf_printf(out, "import refused: nothing was loaded\n");
-		return;
-	}
-	buf_printf(out, "%s:", r->committed ? "imported" :
-	    "not imported (strict: nothing was loaded)");
-	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++) {
-		if (r->rows[t] == 0)
-			continue;
-		buf_printf(out, " %s %zu", directory_table_name(t),
-		    r->loaded[t]);
-		if (r->skipped[t] > 0)
-			buf_printf(out, " (%zu skipped)", r->skipped[t]);
-	}
-	buf_printf(out, "; %zu problem%s\n", r->total,
-	    r->total == 1 ? "" : "s");
-}
-
-void
-directory_report_json(const struct directory_report *r, struct buf *out)
-{
-	buf_printf(out, "{\"ok\":%s,\"committed\":%s,\"fatal\":%s,"
-	    "\"problem_count\":%zu,\"tables\":{",
-	    !r->fatal && r->committed && r->total == 0 ? "true" : "false",
-	    r->committed ? "true" : "false", r->fatal ? "true" : "false",
-	    r->total);
-	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++)
-		buf_printf(out, "%s\"%s\":{\"rows\":%zu,\"loaded\":%zu,"
-		    "\"skipped\":%zu}", t ? "," : "", directory_table_name(t),
-		    r->rows[t], r->loaded[t], r->skipped[t]);
-	buf_append_str(out, "},\"problems\":[");
-	for (size_t i = 0; i < r->nproblems; i++) {
-		const struct directory_problem *p = &r->problems[i];
-
-		buf_append_str(out, i ? ",{\"file\":" : "{\"file\":");
-		directory_import_json_str(out, p->origin);
-		buf_printf(out, ",\"row\":%lu,\"column\":", p->row);
-		directory_import_json_str(out, p->column);
-		buf_append_str(out, ",\"code\":");
-		directory_import_json_str(out, p->code);
-		buf_append_str(out, ",\"message\":");
-		directory_import_json_str(out, p->message);
-		buf_putc(out, '}');
-	}
-	buf_append_str(out, "]}\n");
-}
-
-/* Rows. */
-
-struct directory_row {
-	enum directory_table table;
-	size_t origin;          /* index into origins */
-	unsigned long rowno;
-	char *label;
-	char *vals[DIRECTORY_IMPORT_COLS_MAX];
-};
-
-struct directory_rows {
-	struct directory_row *v;
-	size_t n, cap;
-	char **origins;
-	size_t norigins, ocap;
-};
-
-struct directory_rows *
-directory_rows_new(void)
-{
-	return xcalloc(1, sizeof(struct directory_rows));
-}
-
-void
-directory_rows_free(struct directory_rows **rp)
-{
-	struct directory_rows *r;
-
-	if (rp == NULL || *rp == NULL)
-		return;
-	r = *rp;
-	for (size_t i = 0; i < r->n; i++) {
-		free(r->v[i].label);
-		for (int c = 0; c < DIRECTORY_IMPORT_COLS_MAX; c++)
-			free(r->v[i].vals[c]);
-	}
-	free(r->v);
-	for (size_t i = 0; i < r->norigins; i++)
-		free(r->origins[i]);
-	free(r->origins);
-	free(r);
-	*rp = NULL;
-}
-
-size_t
-directory_rows_count(const struct directory_rows *r)
-{
-	return r->n;
-}
-
-size_t
-directory_rows_add(struct directory_rows *r, enum directory_table t,
-    const char *origin, unsigned long rowno, const char *label)
-{
-	struct directory_row *row;
-
-	if (origin == NULL)
-		origin = "";
-	if (r->norigins == 0 ||
-	    strcmp(r->origins[r->norigins - 1], origin) != 0) {
-		if (r->norigins == r->ocap) {
-			r->ocap = r->ocap ? r->ocap * 2 : 4;
-			r->origins = xreallocarray(r->origins, r->ocap,
-			    sizeof(*r->origins));
-		}
-		r->origins[r->norigins++] = xstrdup(origin);
-	}
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->v = xreallocarray(r->v, r->cap, sizeof(*r->v));
-	}
-	row = &r->v[r->n];
-	memset(row, 0, sizeof(*row));
-	row->table = t;
-	row->origin = r->norigins - 1;
-	row->rowno = rowno;
-	row->label = label != NULL ? xstrdup(label) : NULL;
-	return r->n++;
-}
-
-int
-directory_rows_set(struct directory_rows *r, size_t i, const char *name,
-    const char *value, size_t n)
-{
-	struct directory_row *row = &r->v[i];
-	int c = directory_import_column_index(row->table, name);
-
-	if (c < 0)
-		return -1;
-	free(row->vals[c]);
-	row->vals[c] = xmemdup(value, n);
-	return 0;
-}
-
 /* CSV. */
 
 int
@@ -306,7 +23,7 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
     struct directory_report *rep)
 {
 	struct acrs_csv *csv = acrs_csv_new(NULL);
-	const char *const *cols = directory_import_columns(t);
+	const char *const *cols = directory_rows_columns(t);
 	int map[DIRECTORY_CSV_FIELDS_MAX];
 	size_t nhdr = 0;
 	bool have_header = false;
@@ -335,7 +52,7 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
 		}
 		nf = acrs_csv_nfields(csv);
 		if (!have_header) {
-			bool seen[DIRECTORY_IMPORT_COLS_MAX] = {false};
+			bool seen[DIRECTORY_ROWS_COLS_MAX] = {false};
 
 			have_header = true;
 			nhdr = nf;
@@ -350,7 +67,7 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
 
 				str_lcpy(name, h, sizeof(name));
 				nm = str_trim(name);
-				c = directory_import_column_index(t, nm);
+				c = directory_rows_column_index(t, nm);
 				if (c < 0 || flen >= sizeof(name)) {
 					directory_report_add(rep, true,
 					    origin, recno, NULL,
@@ -375,7 +92,7 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
 			}
 			for (size_t c = 0; cols[c] != NULL; c++) {
 				if (!seen[c] &&
-				    directory_import_column_required(t, c)) {
+				    directory_rows_column_required(t, c)) {
 					directory_report_add(rep, true,
 					    origin, recno, cols[c],
 					    "missing_column",
@@ -401,7 +118,8 @@ directory_import_csv(struct directory_rows *rows, enum directory_table t,
 		for (size_t i = 0; i < nf; i++) {
 			const char *v = acrs_csv_field(csv, i, &flen);
 
-			rows->v[ri].vals[map[i]] = xmemdup(v, flen);
+			directory_rows_set_col(rows, ri, (size_t)map[i], v,
+			    flen);
 		}
 	}
 	if (!have_header) {
@@ -487,7 +205,8 @@ struct imp {
 	struct store *s;
 	struct directory_rows *rows;
 	struct directory_report *rep;
-	struct directory_row *row;
+	size_t ri;		/* the row being applied */
+	enum directory_table t;
 	bool row_bad;
 	struct imp_set seen;
 };
@@ -498,15 +217,17 @@ static void imp_problem(struct imp *im, int col, const char *code,
 static void
 imp_problem(struct imp *im, int col, const char *code, const char *fmt, ...)
 {
-	struct directory_row *row = im->row;
+	const char *label = directory_rows_label(im->rows, im->ri);
 	char prefix[128] = "";
 	va_list ap;
 
-	if (row->label != NULL)
-		str_fmt(prefix, sizeof(prefix), "%s: ", row->label);
+	if (label != NULL)
+		str_fmt(prefix, sizeof(prefix), "%s: ", label);
 	va_start(ap, fmt);
-	imp_vadd(im->rep, false, im->rows->origins[row->origin], row->rowno,
-	    col >= 0 ? directory_import_columns(row->table)[col] : NULL,
+	directory_report_vadd(im->rep, false,
+	    directory_rows_origin(im->rows, im->ri),
+	    directory_rows_rowno(im->rows, im->ri),
+	    col >= 0 ? directory_rows_columns(im->t)[col] : NULL,
 	    code, prefix, fmt, ap);
 	va_end(ap);
 	im->row_bad = true;
@@ -560,7 +281,7 @@ imp_utf8_ok(const char *s, size_t n)
 static int
 imp_text(struct imp *im, int col, char *dst, size_t size)
 {
-	const char *v = im->row->vals[col];
+	const char *v = directory_rows_value(im->rows, im->ri, (size_t)col);
 	size_t n;
 
 	dst[0] = '\0';
@@ -572,8 +293,7 @@ imp_text(struct imp *im, int col, char *dst, size_t size)
 	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
 	if (n == 0) {
-		if (directory_import_column_required(im->row->table,
-		    (size_t)col)) {
+		if (directory_rows_column_required(im->t, (size_t)col)) {
 			imp_problem(im, col, "required", "a value is required");
 			return -1;
 		}
@@ -985,10 +705,12 @@ directory_import_apply(struct store *s, struct directory_rows *rows,
 	if (store_begin(s, e) != 0)
 		return -1;
 	for (int t = 0; t < DIRECTORY_TABLE_COUNT; t++) {
-		for (size_t i = 0; i < rows->n; i++) {
-			if (rows->v[i].table != (enum directory_table)t)
+		for (size_t i = 0; i < directory_rows_count(rows); i++) {
+			if (directory_rows_table(rows, i) !=
+			    (enum directory_table)t)
 				continue;
-			im.row = &rows->v[i];
+			im.ri = i;
+			im.t = (enum directory_table)t;
 			im.row_bad = false;
 			rep->rows[t]++;
 			if (fn[t](&im, e) != 0)
@@ -1019,77 +741,4 @@ fail:
 	imp_set_release(&im.seen);
 	store_rollback(s);
 	return err_prefix(e, "directory import (nothing was loaded)");
-}
-
-/* Export. */
-
-static void
-exp_field(struct buf *out, const char *v, bool first)
-{
-	bool quote = false;
-
-	if (!first)
-		buf_putc(out, ',');
-	if (v == NULL)
-		return;
-	for (const char *p = v; *p != '\0'; p++)
-		if (*p == ',' || *p == '"' || *p == '\r' || *p == '\n')
-			quote = true;
-	if (!quote) {
-		buf_append_str(out, v);
-		return;
-	}
-	buf_putc(out, '"');
-	for (const char *p = v; *p != '\0'; p++) {
-		if (*p == '"')
-			buf_putc(out, '"');
-		buf_putc(out, (uint8_t)*p);
-	}
-	buf_putc(out, '"');
-}
-
-int
-directory_export_csv(struct store *s, enum directory_table t,
-    struct buf *out, struct err *e)
-{
-	static const char *const sql[DIRECTORY_TABLE_COUNT] = {
-		[DIRECTORY_ORGANIZATIONS] = "SELECT npi, name, parent_npi, "
-		    "CASE active WHEN 0 THEN 'inactive' ELSE 'active' END "
-		    "FROM dir_organization ORDER BY npi",
-		[DIRECTORY_PROVIDERS] = "SELECT npi, last_name, first_name, "
-		    "middle_name, suffix, taxonomy, CASE active WHEN 0 THEN "
-		    "'inactive' ELSE 'active' END FROM dir_provider "
-		    "ORDER BY npi",
-		[DIRECTORY_MEMBERSHIPS] = "SELECT provider_npi, org_npi, "
-		    "role, CASE active WHEN 0 THEN 'no' ELSE 'yes' END "
-		    "FROM dir_membership ORDER BY provider_npi, org_npi, role",
-		[DIRECTORY_ENDPOINTS] = "SELECT owner_npi, kind, address, "
-		    "rank, CASE active WHEN 0 THEN 'no' ELSE 'yes' END, "
-		    "payload_types FROM dir_endpoint "
-		    "ORDER BY owner_npi, rank, id",
-		[DIRECTORY_PREFERENCES] = "SELECT owner_npi, events, "
-		    "classes, format, timing FROM dir_preference "
-		    "ORDER BY owner_npi, id",
-	};
-	const char *const *cols = directory_import_columns(t);
-	struct store_stmt *st;
-	size_t ncols = 0;
-	int rc;
-
-	for (; cols[ncols] != NULL; ncols++)
-		exp_field(out, cols[ncols], ncols == 0);
-	buf_append_str(out, "\r\n");
-	st = store_prepare(s, sql[t], e);
-	if (st == NULL)
-		return -1;
-	while ((rc = store_step(st, e)) == 1) {
-		for (size_t c = 0; c < ncols; c++)
-			exp_field(out, store_col_text(st, (int)c), c == 0);
-		if (buf_append_str(out, "\r\n") != 0) {
-			store_stmt_done(st);
-			return err_set(e, ERR_PERM, "export too large");
-		}
-	}
-	store_stmt_done(st);
-	return rc < 0 ? -1 : 0;
 }

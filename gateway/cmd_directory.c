@@ -14,6 +14,7 @@
 
 #include "adt/directory.h"
 #include "adt/directory_fhir.h"
+#include "adt/directory_export.h"
 #include "adt/directory_import.h"
 #include "core/buf.h"
 #include "core/str.h"
@@ -298,7 +299,7 @@ dir_target_json(struct buf *out, const struct directory_target *t)
 	    (long long)t->endpoint_id, t->owner_npi,
 	    t->via_organization ? "true" : "false",
 	    directory_kind_name(t->kind));
-	directory_import_json_str(out, t->address);
+	directory_report_json_str(out, t->address);
 	buf_printf(out, ",\"rank\":%d,\"format\":\"%s\",\"timing\":\"",
 	    t->rank, directory_format_name(t->format));
 	if (t->digest)
@@ -319,7 +320,7 @@ dir_route_json(struct buf *out, const char *event, char pclass,
 		buf_append_str(out, "null");
 	buf_printf(out, ",\"status\":\"%s\",\"reason\":\"%s\",\"detail\":",
 	    directory_route_status_name(r->status), r->reason);
-	directory_import_json_str(out, r->detail);
+	directory_report_json_str(out, r->detail);
 	buf_append_str(out, ",\"targets\":[");
 	for (size_t i = 0; i < r->ntargets; i++) {
 		if (i > 0)
@@ -446,7 +447,7 @@ dir_route_cmd(int argc, char **argv)
 	buf_init(&out, BUF_UNLIMITED);
 	if (json) {
 		buf_printf(&out, "{\"npi\":");
-		directory_import_json_str(&out, argv[optind]);
+		directory_report_json_str(&out, argv[optind]);
 		buf_append_str(&out, ",\"route\":");
 		dir_route_json(&out, event, pclass, &r);
 		buf_append_str(&out, "}\n");
@@ -565,22 +566,22 @@ dir_show(int argc, char **argv)
 		    is_org ? "organization" : "provider");
 		if (is_org) {
 			buf_append_str(&out, "\"name\":");
-			directory_import_json_str(&out, o.name);
+			directory_report_json_str(&out, o.name);
 			buf_append_str(&out, ",\"parent_npi\":");
-			directory_import_json_str(&out, o.parent_npi);
+			directory_report_json_str(&out, o.parent_npi);
 			buf_printf(&out, ",\"active\":%s", o.active ?
 			    "true" : "false");
 		} else {
 			buf_append_str(&out, "\"last_name\":");
-			directory_import_json_str(&out, p.last_name);
+			directory_report_json_str(&out, p.last_name);
 			buf_append_str(&out, ",\"first_name\":");
-			directory_import_json_str(&out, p.first_name);
+			directory_report_json_str(&out, p.first_name);
 			buf_append_str(&out, ",\"middle_name\":");
-			directory_import_json_str(&out, p.middle_name);
+			directory_report_json_str(&out, p.middle_name);
 			buf_append_str(&out, ",\"suffix\":");
-			directory_import_json_str(&out, p.suffix);
+			directory_report_json_str(&out, p.suffix);
 			buf_append_str(&out, ",\"taxonomy\":");
-			directory_import_json_str(&out, p.taxonomy);
+			directory_report_json_str(&out, p.taxonomy);
 			buf_printf(&out, ",\"active\":%s", p.active ?
 			    "true" : "false");
 		}
@@ -589,7 +590,7 @@ dir_show(int argc, char **argv)
 			buf_printf(&out, "%s{\"provider_npi\":\"%s\","
 			    "\"organization_npi\":\"%s\",\"role\":",
 			    i ? "," : "", ms[i].provider_npi, ms[i].org_npi);
-			directory_import_json_str(&out, ms[i].role);
+			directory_report_json_str(&out, ms[i].role);
 			buf_printf(&out, ",\"active\":%s}", ms[i].active ?
 			    "true" : "false");
 		}
@@ -599,11 +600,11 @@ dir_show(int argc, char **argv)
 			    "\"address\":", i ? "," : "",
 			    (long long)eps[i].id,
 			    directory_kind_name(eps[i].kind));
-			directory_import_json_str(&out, eps[i].address);
+			directory_report_json_str(&out, eps[i].address);
 			buf_printf(&out, ",\"rank\":%d,\"active\":%s,"
 			    "\"payload_types\":", eps[i].rank,
 			    eps[i].active ? "true" : "false");
-			directory_import_json_str(&out,
+			directory_report_json_str(&out,
 			    eps[i].payload_types);
 			buf_putc(&out, '}');
 		}

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "adt/directory_export.h"
 #include "adt/directory_import.h"
 
 #include <stdio.h>
