@@ -17,6 +17,7 @@
 
 #include "adt/ack.h"
 #include "adt/mllp.h"
+#include "adt/mllp_client.h"
 #include "adt/mllp_server.h"
 #include "core/buf.h"
 #include "core/loop.h"
@@ -449,6 +450,145 @@ test_mllp_server_limits_connections_and_honours_ne_and_commit_ack(
 	free(db);
 }
 
+struct client3 {
+	struct loop *l;
+	int port;
+	int dead_port;
+	int silent_port;
+	int pending;
+	int status[3];
+	char code[4];
+	char id[32];
+	enum err_kind kinds[3];
+	char msgs[3][ERR_MSG_MAX];
+};
+
+static void
+c3_done(struct client3 *c, int i, int status, const uint8_t *ack, size_t n,
+    const struct err *e)
+{
+	c->status[i] = status;
+	if (status == 0) {
+		struct buf b;
+
+		buf_init(&b, BUF_UNLIMITED);
+		buf_append(&b, ack, n);
+		ack_code_of(&b, c->code, c->id, sizeof(c->id), NULL);
+		buf_release(&b);
+	} else {
+		c->kinds[i] = e->kind;
+		str_lcpy(c->msgs[i], e->msg, sizeof(c->msgs[i]));
+	}
+	if (--c->pending == 0)
+		loop_stop(c->l);
+}
+
+static void
+c3_done0(void *arg, int status, const uint8_t *ack, size_t n,
+    const struct err *e)
+{
+	c3_done(arg, 0, status, ack, n, e);
+}
+
+static void
+c3_done1(void *arg, int status, const uint8_t *ack, size_t n,
+    const struct err *e)
+{
+	c3_done(arg, 1, status, ack, n, e);
+}
+
+static void
+c3_done2(void *arg, int status, const uint8_t *ack, size_t n,
+    const struct err *e)
+{
+	c3_done(arg, 2, status, ack, n, e);
+}
+
+static void
+c3_start(void *arg)
+{
+	struct client3 *c = arg;
+	char *m = msg_with_id("CLIENT1");
+	struct err e = {0};
+
+	c->pending = 3;
+	assert_int_equal(mllp_client_send(c->l, "127.0.0.1", c->port, m,
+	    strlen(m), 5000, 1 << 20, c3_done0, c, &e), 0);
+	assert_int_equal(mllp_client_send(c->l, "127.0.0.1", c->dead_port, m,
+	    strlen(m), 5000, 1 << 20, c3_done1, c, &e), 0);
+	assert_int_equal(mllp_client_send(c->l, "127.0.0.1", c->silent_port,
+	    m, strlen(m), 300, 1 << 20, c3_done2, c, &e), 0);
+	assert_int_equal(mllp_client_send(c->l, "no.such.host", 1, m,
+	    strlen(m), 300, 1 << 20, c3_done2, c, &e), -1);
+	assert_int_equal(c->pending, 3); /* nothing answered inside send */
+	free(m);
+}
+
+static int
+listen_socket(int *port_r, bool listening)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    (listening && listen(fd, 8) != 0) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+		abort();
+	*port_r = ntohs(a.sin_port);
+	return fd;
+}
+
+static void
+test_mllp_client_gets_ack_refusal_and_timeout(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *db = xasprintf("%s/t.db", dir);
+	struct store_writer_opts wo = {0};
+	struct store_writer *w = NULL;
+	struct mllp_server *srv = NULL;
+	struct mllp_server_opts o;
+	struct client3 c;
+	struct err e = {0};
+	int dead_fd, silent_fd;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(loop_new(&c.l, &e), 0);
+	wo.loop = c.l;
+	assert_int_equal(store_writer_new(db, &wo, &w, &e), 0);
+	memset(&o, 0, sizeof(o));
+	o.host = "127.0.0.1";
+	o.max_frame = 1 << 20;
+	o.idle_ms = 10000;
+	o.max_conns = 8;
+	o.commit_ack = true;
+	assert_int_equal(mllp_server_new(c.l, w, &o, &srv, &e), 0);
+	c.port = mllp_server_port(srv);
+	dead_fd = listen_socket(&c.dead_port, false);   /* bound, refuses */
+	silent_fd = listen_socket(&c.silent_port, true); /* never answers */
+	loop_post(c.l, c3_start, &c);
+	assert_int_equal(loop_run(c.l), 0);
+	store_writer_free(&w);
+	loop_free(&c.l);
+	close(dead_fd);
+	close(silent_fd);
+	assert_int_equal(c.status[0], 0);
+	assert_string_equal(c.code, "AA");
+	assert_string_equal(c.id, "CLIENT1");
+	assert_int_equal(c.status[1], -1);
+	assert_int_equal(c.kinds[1], ERR_TEMP);
+	assert_non_null(strstr(c.msgs[1], "connect"));
+	assert_int_equal(c.status[2], -1);
+	assert_non_null(strstr(c.msgs[2], "in time"));
+	testlib_rmtree(dir);
+	free(dir);
+	free(db);
+}
+
 int
 main(void)
 {
@@ -457,6 +597,7 @@ main(void)
 		    test_mllp_server_serves_connections_acks_and_limits),
 		cmocka_unit_test(
 		    test_mllp_server_limits_connections_and_honours_ne_and_commit_ack),
+		cmocka_unit_test(test_mllp_client_gets_ack_refusal_and_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
