@@ -675,7 +675,22 @@ struct dir_route_ctx {
 	size_t endpoints_seen;  /* endpoints of any state */
 	size_t active_seen;     /* active endpoints */
 	size_t declined;        /* active endpoints preferences declined */
+	size_t wrong_format;    /* wanted, but in another endpoint kind */
 };
+
+/* Whether any of prefs (or the default, when there are none) admits the
+ * event and class, whatever its format. */
+static bool
+dir_admits_any(const struct directory_preference *prefs, size_t n,
+    const char *event, char pclass)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (directory_preference_admits(&prefs[i], event, pclass))
+			return true;
+	return false;
+}
 
 /* Adds owner's active endpoints that the preferences admit. member_prefs
  * (when via an organization and the member has some) must admit too. */
@@ -713,7 +728,12 @@ dir_route_owner(struct dir_route_ctx *cx, const char *owner, bool via_org,
 				p = NULL;
 		}
 		if (p == NULL) {
-			cx->declined++;
+			if (dir_admits_any(prefs, nprefs, cx->event,
+			    cx->pclass) && (!via_org || dir_admits_any(
+			    member_prefs, n_member, cx->event, cx->pclass)))
+				cx->wrong_format++;
+			else
+				cx->declined++;
 			continue;
 		}
 		if (cx->r->ntargets >= DIRECTORY_ROUTE_MAX)
@@ -859,6 +879,11 @@ directory_route(struct store *s, const char *npi, const char *event,
 		    "via organization " : "",
 		    result_r->targets[0].via_organization ?
 		    result_r->targets[0].owner_npi : "own endpoint");
+	} else if (cx.wrong_format > 0) {
+		dir_route_set(result_r, DIRECTORY_UNDELIVERABLE,
+		    "no_endpoint_for_format", "the preferences want %.3s in "
+		    "a format no active endpoint takes (hl7 needs mllp, "
+		    "hl7+text needs direct)", event);
 	} else if (cx.declined > 0) {
 		dir_route_set(result_r, DIRECTORY_DECLINED, "not_wanted",
 		    "the preferences decline %.3s for patient class %c",

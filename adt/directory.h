@@ -21,7 +21,8 @@
  * member has no active endpoint at all, the endpoints of the
  * organizations it belongs to (active memberships; for an organization: its
  * parent) are used, and then both the organization's preferences and the
- * member's (when it has any) must admit the event. Directory data is
+ * member's (when it has any) must admit the event. Payload types are kept
+ * and shown, not used for routing. Directory data is
  * provider data, not PHI; logs still carry ids, not free text. */
 #ifndef ADT_DIRECTORY_H
 #define ADT_DIRECTORY_H
@@ -192,8 +193,10 @@ struct directory_target {
 struct directory_route {
 	enum directory_route_status status;
 	/* Why not routed (or how): a code and a readable line without PHI.
-	 * Codes: "ok", "bad_npi", "unknown_npi", "inactive_member",
-	 * "no_endpoint", "no_active_endpoint", "not_wanted". */
+	 * Codes: "ok"; declined: "not_wanted"; undeliverable: "bad_npi",
+	 * "unknown_npi", "inactive_member", "no_endpoint",
+	 * "no_active_endpoint", "no_endpoint_for_format" (the event is
+	 * wanted, but only in a format no active endpoint takes). */
 	const char *reason;
 	char detail[200];
 	/* Usable targets, best first: targets[1] is the fallback when

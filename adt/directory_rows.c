@@ -9,7 +9,7 @@
 
 /* Columns per table (indexes are the row value slots) and which of them
  * are required. Constant: safe from any thread. */
-static const char *const imp_cols[DIRECTORY_TABLE_COUNT]
+static const char *const rows_cols[DIRECTORY_TABLE_COUNT]
     [DIRECTORY_ROWS_COLS_MAX + 1] = {
 	[DIRECTORY_ORGANIZATIONS] = {"npi", "name", "parent_npi", "status",
 	    NULL},
@@ -22,7 +22,7 @@ static const char *const imp_cols[DIRECTORY_TABLE_COUNT]
 	[DIRECTORY_PREFERENCES] = {"owner_npi", "events", "classes",
 	    "format", "timing", NULL},
 };
-static const unsigned imp_required[DIRECTORY_TABLE_COUNT] = {
+static const unsigned rows_required[DIRECTORY_TABLE_COUNT] = {
 	[DIRECTORY_ORGANIZATIONS] = 0x3, /* npi, name */
 	[DIRECTORY_PROVIDERS] = 0x3,     /* npi, last_name */
 	[DIRECTORY_MEMBERSHIPS] = 0x3,   /* provider_npi, organization_npi */
@@ -33,14 +33,14 @@ static const unsigned imp_required[DIRECTORY_TABLE_COUNT] = {
 const char *const *
 directory_rows_columns(enum directory_table t)
 {
-	return imp_cols[t];
+	return rows_cols[t];
 }
 
 bool
 directory_rows_column_required(enum directory_table t, size_t col)
 {
 	return col < DIRECTORY_ROWS_COLS_MAX &&
-	    (imp_required[t] & (1u << col)) != 0;
+	    (rows_required[t] & (1u << col)) != 0;
 }
 
 int

@@ -516,6 +516,24 @@ test_route_undeliverable_says_why(void **state)
 }
 
 static void
+test_route_wanted_format_without_such_endpoint_is_undeliverable(void **state)
+{
+	struct fix *f = *state;
+	struct directory_route r;
+
+	load_base(f->s);
+	load(f->s, DIRECTORY_ENDPOINTS, "owner_npi,kind,address\n"
+	    P_JONES ",direct,jones@b.test\n");
+	load(f->s, DIRECTORY_PREFERENCES, "owner_npi,events,format\n"
+	    P_JONES ",A01,hl7\n");
+	route(f->s, P_JONES, "A01", 'I', &r);
+	expect_not(&r, DIRECTORY_UNDELIVERABLE, "no_endpoint_for_format");
+	/* An event the preferences do not want stays declined. */
+	route(f->s, P_JONES, "A03", 'I', &r);
+	expect_not(&r, DIRECTORY_DECLINED, "not_wanted");
+}
+
+static void
 test_find_address_maps_an_endpoint_to_its_owner(void **state)
 {
 	struct fix *f = *state;
@@ -564,6 +582,7 @@ main(void)
 		T(test_route_skips_inactive_memberships_and_organizations),
 		T(test_route_organization_member_falls_back_to_its_parent),
 		T(test_route_undeliverable_says_why),
+		T(test_route_wanted_format_without_such_endpoint_is_undeliverable),
 		T(test_find_address_maps_an_endpoint_to_its_owner),
 	};
 
