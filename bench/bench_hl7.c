@@ -4,7 +4,7 @@
  * ACK latency p50/p99).
  *
  * Usage: bench_hl7 [--seconds N] [--no-python] [--no-parse] [--no-mllp]
- *        [--senders N]
+ *        [--senders N] [--message FILE]
  *        [SOURCE_DIR]
  * SOURCE_DIR (default $DG_SOURCE_DIR, else ".") is the repository root; the
  * samples are read from SOURCE_DIR/../shared/data/hl7. */
@@ -336,11 +336,13 @@ loop_main(void *arg)
 	return NULL;
 }
 
+static const char *message_file; /* --message FILE: the template */
+
 static char *
 make_template(const struct msgset *s)
 {
-	/* The largest sample (ADT-A01-01, every ADT_A01 segment), with MSH-10
-	 * replaced by a 0x01 marker. */
+	/* The largest sample (ADT-A01-01, every ADT_A01 segment) or the
+	 * --message file, with MSH-10 replaced by a 0x01 marker. */
 	size_t best = 0;
 	struct hl7_msg *m = NULL;
 	struct err e;
@@ -352,8 +354,24 @@ make_template(const struct msgset *s)
 	for (i = 1; i < s->n; i++)
 		if (s->len[i] > s->len[best])
 			best = i;
-	if (hl7_parse(s->msg[best], s->len[best], &m, &e) != 0)
+	if (message_file != NULL) {
+		FILE *f = fopen(message_file, "rb");
+		char tmp[65536];
+		size_t got;
+
+		if (f == NULL)
+			return NULL;
+		buf_init(&t, BUF_UNLIMITED);
+		while ((got = fread(tmp, 1, sizeof(tmp), f)) > 0)
+			buf_append(&t, tmp, got);
+		fclose(f);
+		i = (size_t)hl7_parse(t.data, t.len, &m, &e);
+		buf_release(&t);
+		if (m == NULL)
+			return NULL;
+	} else if (hl7_parse(s->msg[best], s->len[best], &m, &e) != 0) {
 		return NULL;
+	}
 	d = hl7_msg_data(m, &n);
 	buf_init(&t, BUF_UNLIMITED);
 	for (i = 0; i < n; i++) {
@@ -440,7 +458,7 @@ bench_mllp(const struct msgset *s, double secs)
 		fprintf(stderr, "bench_hl7: %s\n", e.msg);
 		return;
 	}
-	printf("mllp intake: message %zu bytes (ADT^A01, unique MSH-10), "
+	printf("mllp intake: message %zu bytes (unique MSH-10), "
 	    "store %s (WAL, synchronous=FULL)\n", strlen(tmpl) - 1, db);
 	{
 		double f = fsync_ms(dirt);
@@ -490,6 +508,8 @@ main(int argc, char **argv)
 			mllp = false;
 		else if (strcmp(argv[i], "--no-parse") == 0)
 			parse = python = false;
+		else if (strcmp(argv[i], "--message") == 0 && i + 1 < argc)
+			message_file = argv[++i];
 		else if (strcmp(argv[i], "--senders") == 0 && i + 1 < argc)
 			(void)str_to_int(argv[++i], 1, 1000, &only_senders);
 		else
