@@ -341,6 +341,39 @@ rate(int (*op)(void *), void *arg, int n)
 	return f;
 }
 
+/* The ratio of two operations' rates per CPU second on one thread,
+ * measured interleaved (short alternating slices) so that drifting load
+ * and clock speed affect both alike. */
+static double
+paired_ratio(int (*a)(void *), void *aa, int (*b)(void *), void *ba,
+    double *a_rate, double *b_rate)
+{
+	double ca = 0, cb = 0, slice = seconds / 20;
+	long na = 0, nb = 0;
+
+	for (int round = 0; round < 20; round++) {
+		double until = now_s() + slice / 2, c0 = cpu_s();
+
+		while (now_s() < until) {
+			if (a(aa) != 0)
+				exit(1);
+			na++;
+		}
+		ca += cpu_s() - c0;
+		until = now_s() + slice / 2;
+		c0 = cpu_s();
+		while (now_s() < until) {
+			if (b(ba) != 0)
+				exit(1);
+			nb++;
+		}
+		cb += cpu_s() - c0;
+	}
+	*a_rate = (double)na / ca;
+	*b_rate = (double)nb / cb;
+	return *a_rate / *b_rate;
+}
+
 static void
 row(const char *name, struct figure one, struct figure many, int prec)
 {
@@ -428,9 +461,16 @@ main(int argc, char **argv)
 	printf("%-30s %9.1f MB per CPU second\n", "seal 1 MiB throughput",
 	    seal1m_1.cpu * m1m.len / 1e6);
 	base = (raw.cpu + raw2.cpu) / 2;
-	printf("\nratio seal-4KiB / raw-sign per core (CPU time):  %.2f "
-	    "(goal >= 0.80) %s\n", seal4_1.cpu / base,
-	    seal4_1.cpu / base >= 0.8 ? "MET" : "NOT MET");
+	{
+		double ps, pr, ratio = paired_ratio(op_seal, &m4k, op_raw_sign,
+		    NULL, &ps, &pr);
+
+		printf("\nratio seal-4KiB / raw-sign per core, interleaved "
+		    "(%.0f / %.0f per CPU s): %.2f (goal >= 0.80) %s\n", ps,
+		    pr, ratio, ratio >= 0.8 ? "MET" : "NOT MET");
+	}
+	printf("ratio seal-4KiB / raw-sign per core, separate runs:  %.2f\n",
+	    seal4_1.cpu / base);
 	printf("ratio seal-4KiB / raw-sign per core at N=%d:     %.2f\n", n,
 	    seal4_n.cpu / base);
 	printf("ratio seal-4KiB / raw-sign, wall clock, 1 thread: %.2f\n",
