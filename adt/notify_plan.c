@@ -675,6 +675,7 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 	for (size_t i = 0; i < p->n_outs; i++) {
 		const struct notify_out *o = &p->outs[i];
 		bool direct = o->kind == NOTIFY_KIND_DIRECT;
+		bool nosender = direct && p->from[0] == '\0';
 		char detail[256];
 
 		if (store_run(s, e, "INSERT OR IGNORE INTO notify_sent (adt,"
@@ -684,7 +685,8 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		    " ?)", "Isssssssss" "IIIb", p->adt, p->visit, p->event,
 		    o->recipient, notify_kind_name(o->kind), o->npis,
 		    o->patient_ids, direct ? o->message_id : NULL,
-		    direct ? "queued" : "pending", NULL, now_ms, now_ms,
+		    nosender ? "failed" : direct ? "queued" : "pending", NULL,
+		    now_ms, now_ms,
 		    o->next_try, direct ? NULL : (const void *)o->body.data,
 		    direct ? (size_t)0 : o->body.len) != 0)
 			return -1;
@@ -701,6 +703,12 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		if (o->retracts != 0 && store_run(s, e, "UPDATE notify_sent SET"
 		    " retracts = ? WHERE id = ?", "II", o->retracts, row) != 0)
 			return -1;
+		if (nosender) {
+			if (notify_plan_audit(s, p->adt, now_ms, "failed", NULL,
+			    o->recipient, "kind=direct reason=no_sender", e) != 0)
+				return -1;
+			continue;
+		}
 		if (direct) {
 			const char *rcpts[1] = {o->recipient};
 			struct queue_envelope env = {
