@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adt/mllp_server.h"
 #include "certs/bundle_sched.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -67,13 +68,28 @@ serve_logging(const struct config *cfg, struct err *e)
 static int
 serve_start_modules(struct serve_ctx *ctx, struct err *e)
 {
+	const struct config *cfg = ctx->in->cfg;
 	struct hisp_params hp = {0};
+	struct intake_opts io = {0};
 
+	/* The Direct intake: ADTs that arrive by Direct. */
+	io.writer = ctx->writer;
+	(void)ack_mode_parse(config_str(cfg, "mllp", "ack_mode"), &io.ack_mode);
+	io.ack_app = config_str(cfg, "adt", "ack_application");
+	io.ack_facility = config_str(cfg, "adt", "ack_facility");
+	ctx->direct.intake = intake_new(&io);
+	ctx->direct.send_ack = config_bool(cfg, "intake", "direct_ack");
 	hp.loop = ctx->loop;
 	hp.writer = ctx->writer;
-	hp.cfg = ctx->in->cfg;
+	hp.cfg = cfg;
+	hp.intake = direct_intake_hook;
+	hp.intake_arg = &ctx->direct;
 	if (hisp_start(&hp, &ctx->hisp, e) != 0)
 		return err_prefix(e, "hisp");
+	ctx->direct.hisp = ctx->hisp;
+	/* HL7 over MLLP. */
+	if (mllp_server_start(ctx->loop, ctx->writer, cfg, e) != 0)
+		return err_prefix(e, "mllp");
 	/* Trust bundles refreshed on their schedule. */
 	if (bundle_sched_start(ctx->loop, config_path(ctx->in->cfg, "core",
 	    "store"), ctx->in->cfg, 0, 0, e) != 0)
@@ -127,6 +143,7 @@ out:
 	store_writer_free(&ctx.writer);
 	loop_free(&ctx.loop);
 	hisp_free(&ctx.hisp);
+	intake_free(&ctx.direct.intake);
 	close(lockfd);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "certs/certs_config.h"
 #include "certs/discover_config.h"
 #include "core/core_config.h"
+#include "gateway/gateway_config.h"
 #include "hisp/hisp_config.h"
 #include "hisp/queue_config.h"
 #include "smime/smime_config.h"
@@ -23,6 +24,7 @@ static const struct config_def *const instance_tables[] = {
 	hisp_config_defs,
 	queue_config_defs,
 	adt_config_defs,
+	gateway_config_defs,
 	NULL,
 };
 

@@ -7,6 +7,7 @@
 #include "core/loop.h"
 #include "core/store.h"
 #include "gateway/instance.h"
+#include "gateway/direct_intake.h"
 #include "hisp/hisp.h"
 
 /* What every module's start function receives. */
@@ -15,6 +16,7 @@ struct serve_ctx {
 	struct loop *loop;
 	struct store_writer *writer; /* group-commit writer of the store */
 	struct hisp *hisp;
+	struct direct_intake direct; /* the Direct intake's hook */
 };
 
 #endif

@@ -155,7 +155,9 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 	*h_r = h;
 	return 0;
 fail:
-	hisp_free(&h);
+	/* Handles may be closing: the caller tears down in the usual order
+	 * (hisp_close, the loop's end, hisp_free). */
+	*h_r = h;
 	return -1;
 }
 

@@ -22,7 +22,8 @@ struct hisp_params {
 
 struct hisp;
 
-/* Starts everything; registers its stop hooks on the loop. */
+/* Starts everything; registers its stop hooks on the loop. On failure
+ * *h_r is still set: tear it down like a started one. */
 int hisp_start(const struct hisp_params *p, struct hisp **h_r,
     struct err *e);
 /* Right after the loop ended, before loop_free: releases what needs the

@@ -102,9 +102,10 @@ track_apply(struct store *s, const struct mdn_report *r,
 			    final_req ? now + o->dispatched_timeout_s : now,
 			    r->orig_message_id, r->final_recipient) != 0)
 				return -1;
-		} else if (strcmp(state, "dispatched") == 0 && !had_processed) {
-			/* Overtaken by its dispatched MDN on the way: still the
-			 * first processed one, so news, but not a new state. */
+		} else if (!had_processed && strcmp(state, "timed_out") != 0) {
+			/* Overtaken on the way by the dispatched or failed MDN
+			 * sent after it: still the first processed one, so
+			 * news, but not a new state. */
 			forward = true;
 			if (store_run(s, e, "UPDATE track SET processed_at = ?1"
 			    " WHERE message_id = ?2 AND rcpt = lower(?3)", "Iss",
