@@ -6,7 +6,8 @@ HISPs (A and B, Knot for discovery) with a message sealed by A for
 bob@b.test, B sending no MDNs.
 
 Prints key=value lines, then "ready"; tears everything down when stdin
-closes or reads "stop".  Usage: bench_smtp_env.py DIRECTGATE"""
+closes or reads "stop".  Usage: bench_smtp_env.py DIRECTGATE
+($DG_BENCH_WORKERS sets [core] workers of the measured daemons.)"""
 import os
 import resource
 import sys
@@ -34,14 +35,18 @@ def main():
                      extra="smtpd_client_connection_count_limit = 0\n"
                            "default_process_limit = 100\n")
         out["postfix_port"] = pf.port
-        gw = env.instance("intake", config="[queue]\nscan_interval = 1s\n")
+        workers = os.environ.get("DG_BENCH_WORKERS", "")
+        gw = env.instance("intake", config="[queue]\nscan_interval = 1s\n" +
+                          ("[core]\nworkers = %s\n" % workers if workers else ""))
         gw.cli("domain", "add", "bench.test")
         gw.cli("address", "add", "u@bench.test", "--password-stdin",
                input="pw-u\n")
         gw.start()
         out["intake_port"] = gw.smtp_port
         out["intake_pid"] = gw.proc.pid
-        a, b, knot = two_hisps(env, b_config="[mdn]\nsend = no\n")
+        workers = os.environ.get("DG_BENCH_WORKERS", "")
+        core = "[core]\nworkers = %s\n" % workers if workers else ""
+        a, b, knot = two_hisps(env, b_config="[mdn]\nsend = no\n" + core)
         b.gw.start()
         b_pem, _ = domain_cert_and_key(b, "b.test")
         src = env.path("direct.eml")
