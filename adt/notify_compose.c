@@ -170,11 +170,13 @@ notify_get(const struct hl7_msg *m, const char *path, char *dst, size_t size)
 
 	buf_init(&b, FIELD_MAX);
 	dst[0] = '\0';
-	if (hl7_msg_path_text(m, path, &b) == 1) {
-		for (size_t i = 0; i < b.len; i++)
-			if (b.data[i] < 0x20 || b.data[i] == 0x7f)
-				b.data[i] = ' ';
-		str_lcpy(dst, buf_cstr(&b), size);
+	if (hl7_msg_path_text(m, path, &b) == 1 && b.len > 0) {
+		size_t k = b.len < size - 1 ? b.len : size - 1;
+
+		for (size_t i = 0; i < k; i++)
+			dst[i] = b.data[i] < 0x20 || b.data[i] == 0x7f ? ' ' :
+			    (char)b.data[i];
+		dst[k] = '\0';
 		str_trim(dst);
 	}
 	buf_release(&b);

@@ -142,8 +142,7 @@ notify_list_split(const char *list, char **copy_r, const char **v,
 static void
 notify_path(const struct hl7_msg *m, const char *path, char *dst, size_t size)
 {
-	if (hl7_msg_path_str(m, path, dst, size) != 1)
-		dst[0] = '\0';
+	(void)notify_policy_field(m, path, dst, size);
 }
 
 void

@@ -58,6 +58,29 @@ notify_policy_digest(const char *text, char dst[17])
 	snprintf(dst, 17, "%016llx", (unsigned long long)h);
 }
 
+int
+notify_policy_field(const struct hl7_msg *m, const char *path, char *dst,
+    size_t size)
+{
+	const uint8_t *p;
+	size_t n, k;
+	struct buf b;
+
+	if (size == 0)
+		return 0;
+	dst[0] = '\0';
+	if (hl7_msg_path(m, path, &p, &n) != 1 || n == 0)
+		return 0;
+	buf_init(&b, BUF_UNLIMITED);
+	(void)hl7_unescape(hl7_msg_delims(m), p, n, &b);
+	k = b.len < size - 1 ? b.len : size - 1;
+	if (k > 0)
+		memcpy(dst, b.data, k);
+	dst[k] = '\0';
+	buf_release(&b);
+	return dst[0] != '\0';
+}
+
 static const struct {
 	const char *event;
 	enum notify_action action;
@@ -85,10 +108,10 @@ notify_policy_sensitive_dx(const struct hl7_msg *m)
 		char path[32], code[16], sys[16];
 
 		str_fmt(path, sizeof(path), "DG1[%u]-3.1", i);
-		if (hl7_msg_path_str(m, path, code, sizeof(code)) != 1)
+		if (notify_policy_field(m, path, code, sizeof(code)) != 1)
 			break;
 		str_fmt(path, sizeof(path), "DG1[%u]-3.3", i);
-		if (hl7_msg_path_str(m, path, sys, sizeof(sys)) != 1)
+		if (notify_policy_field(m, path, sys, sizeof(sys)) != 1)
 			sys[0] = '\0';
 		/* ICD-10 chapter V: F01-F99. */
 		if ((sys[0] == '\0' || str_casebegins(sys, "I10")) &&
@@ -109,26 +132,26 @@ notify_policy_decide(const struct hl7_msg *m,
 	memset(p, 0, sizeof(*p));
 	p->action = NOTIFY_IGNORE;
 	p->reason = "unknown_event";
-	if (hl7_msg_path_str(m, "MSH-9.2", p->event, sizeof(p->event)) != 1 ||
+	if (notify_policy_field(m, "MSH-9.2", p->event, sizeof(p->event)) != 1 ||
 	    strlen(p->event) != 3) {
 		/* ADT^A01 written as MSH-9 "ADT_A01"? Not an event we know. */
 		p->event[0] = '\0';
 	}
-	if (hl7_msg_path_str(m, "MSH-11.1", proc, sizeof(proc)) == 1 &&
+	if (notify_policy_field(m, "MSH-11.1", proc, sizeof(proc)) == 1 &&
 	    (proc[0] == 'T' || proc[0] == 'D'))
 		p->test = true;
-	if (hl7_msg_path_str(m, "PV1-2", cls, sizeof(cls)) == 1)
+	if (notify_policy_field(m, "PV1-2", cls, sizeof(cls)) == 1)
 		p->patient_class = cls[0];
 
-	if (hl7_msg_path_str(m, "MSH-4.1", fac, sizeof(fac)) != 1)
+	if (notify_policy_field(m, "MSH-4.1", fac, sizeof(fac)) != 1)
 		fac[0] = '\0';
-	if (hl7_msg_path_str(m, "PV1-19.1", visit, sizeof(visit)) == 1 &&
+	if (notify_policy_field(m, "PV1-19.1", visit, sizeof(visit)) == 1 &&
 	    visit[0] != '\0')
 		str_fmt(p->visit, sizeof(p->visit), "%s|v|%s", fac, visit);
 	else {
-		if (hl7_msg_path_str(m, "PID-3[1].1", pid, sizeof(pid)) != 1)
+		if (notify_policy_field(m, "PID-3[1].1", pid, sizeof(pid)) != 1)
 			pid[0] = '\0';
-		if (hl7_msg_path_str(m, "PV1-44.1", admit, sizeof(admit)) != 1)
+		if (notify_policy_field(m, "PV1-44.1", admit, sizeof(admit)) != 1)
 			admit[0] = '\0';
 		str_fmt(p->visit, sizeof(p->visit), "%s|p|%s|%s", fac, pid,
 		    admit);
@@ -138,12 +161,12 @@ notify_policy_decide(const struct hl7_msg *m,
 	if (notify_policy_sensitive_dx(m)) {
 		p->sensitive = true;
 		p->sensitive_why = "diagnosis";
-	} else if (hl7_msg_path_str(m, "PV1-10.1", svc, sizeof(svc)) == 1 &&
+	} else if (notify_policy_field(m, "PV1-10.1", svc, sizeof(svc)) == 1 &&
 	    (notify_policy_list_has("PSY,BH,BHS,MH,SUB", svc))) {
 		p->sensitive = true;
 		p->sensitive_why = "service";
 	} else {
-		if (hl7_msg_path_str(m, "PV1-3.4.1", loc_fac,
+		if (notify_policy_field(m, "PV1-3.4.1", loc_fac,
 		    sizeof(loc_fac)) != 1)
 			loc_fac[0] = '\0';
 		if ((fac[0] != '\0' && notify_policy_list_has(

@@ -59,6 +59,11 @@ struct notify_policy {
 void notify_policy_decide(const struct hl7_msg *m,
     const char *sensitive_facilities, struct notify_policy *p_r);
 
+/* The unescaped value at path as text (NUL-terminated, truncated to
+ * size); "" when absent or empty. 1 when the value is non-empty, else 0. */
+int notify_policy_field(const struct hl7_msg *m, const char *path, char *dst,
+    size_t size);
+
 /* Whether a word list (commas or spaces) contains word (case-insensitive). */
 bool notify_policy_list_has(const char *list, const char *word);
 
