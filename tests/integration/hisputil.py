@@ -350,3 +350,19 @@ def domain_cert_and_key(hisp, domain):
         if got == want:
             return pem, path
     raise AssertionError("no key in %s matches %s's certificate" % (keys, domain))
+
+
+def stop_clean(hisp):
+    """Stops hisp's daemon with SIGTERM; returns a problem (exit status
+    not 0, or an AddressSanitizer/LeakSanitizer/UBSan report in its log)
+    as a string, or None."""
+    rc = hisp.gw.stop()
+    log = hisp.gw.log()
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:"):
+        if marker in log:
+            i = log.index(marker)
+            return "%s: sanitizer report:\n%s" % (hisp.domain, log[max(0, i - 200):i + 4000])
+    if rc != 0:
+        return "%s exited %s on SIGTERM:\n%s" % (hisp.domain, rc, hisp.gw.log_tail())
+    return None

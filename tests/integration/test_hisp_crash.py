@@ -42,7 +42,7 @@ import time
 import harness
 from harness import Env, run
 from hisputil import (RawSmtp, maildir_messages, message, message_id_of,
-                      two_hisps)
+                      stop_clean, two_hisps)
 
 TOTAL = 200
 CLIENTS = 4
@@ -251,10 +251,8 @@ def test_kill_9_during_submissions_loses_and_duplicates_nothing():
         unknown = [m for m, w in st.outcome.items() if w == "unknown"]
         print("unanswered messages delivered: %d of %d"
               % (sum(1 for m in unknown if m in got), len(unknown)))
-        for h in (a, b):
-            rc = h.gw.stop()
-            assert rc == 0, "%s exited %d on SIGTERM:\n%s" % (h.domain, rc,
-                                                              h.gw.log_tail())
+        problems = [p for p in (stop_clean(a), stop_clean(b)) if p]
+        assert not problems, "\n".join(problems)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ import time
 import harness
 from harness import Env, run
 from hisputil import (Hisp, RawSmtp, maildir_messages, message,
-                      message_id_of, raw_transaction, submit, two_hisps)
+                      message_id_of, raw_transaction, stop_clean, submit,
+                      two_hisps)
 
 S = {}
 B_MAX_SIZE = 200 * 1024
@@ -351,14 +352,13 @@ def main():
             test_good_messages_arrived_meanwhile,
         ])
     finally:
-        for h in ("a", "b", "c"):
-            if h in S and S[h].gw.running():
-                rc = S[h].gw.stop()
-                if rc != 0:
-                    print("FAIL %s exited %d on SIGTERM:\n%s"
-                          % (h, rc, S[h].gw.log_tail()))
-                    os._exit(1)
+        problems = [stop_clean(S[h]) for h in ("a", "b", "c")
+                    if h in S and S[h].gw.running()]
+        problems = [p for p in problems if p]
         teardown()
+        if problems:
+            print("FAIL shutdown:\n" + "\n".join(problems))
+            os._exit(1)
 
 
 if __name__ == "__main__":

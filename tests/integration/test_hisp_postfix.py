@@ -14,8 +14,8 @@ import subprocess
 
 import harness
 from harness import Env, run
-from hisputil import (domain_cert_and_key, maildir_messages, message, submit,
-                      two_hisps)
+from hisputil import (domain_cert_and_key, maildir_messages, message,
+                      stop_clean, submit, two_hisps)
 from postfixutil import Postfix
 
 
@@ -46,6 +46,8 @@ def test_a_relays_through_postfix_and_mdn_comes_back():
         a.gw.wait_log(r"event=report kind=mdn disposition=processed orig=\S+ "
                       r"rcpt=<bob@b\.test> verdict=", timeout=60)
         assert b"Discharge summary" not in open(pf.log_path, "rb").read()
+        problems = [p for p in (stop_clean(a), stop_clean(b)) if p]
+        assert not problems, "\n".join(problems)
 
 
 def test_postfix_delivers_openssl_sealed_message_to_b():
@@ -99,6 +101,8 @@ def test_postfix_delivers_openssl_sealed_message_to_b():
         blog = b.gw.log()
         assert "event=opened to=<bob@b.test>" in blog, blog
         assert "port=mx" in blog
+        problems = [p for p in (stop_clean(a), stop_clean(b)) if p]
+        assert not problems, "\n".join(problems)
 
 
 if __name__ == "__main__":
