@@ -52,6 +52,7 @@ int cmd_resolve(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_message(int argc, char **argv);
 int cmd_adt(int argc, char **argv);
+int cmd_adt_trace(int argc, char **argv); /* adt trace ID */
 int cmd_directory(int argc, char **argv);
 int cmd_acrs(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -757,6 +757,8 @@ cmd_adt(int argc, char **argv)
 	bool json = false, phi = false, write = false, text = false;
 	int c, timeout_s = 30, limit = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "trace") == 0) /* cmd_adt_trace.c */
+		return cmd_adt_trace(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		help();
