@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adt/mllp_server.h"
+#include "adt/notify.h"
 #include "certs/bundle_sched.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -90,6 +91,19 @@ serve_start_modules(struct serve_ctx *ctx, struct err *e)
 	/* HL7 over MLLP. */
 	if (mllp_server_start(ctx->loop, ctx->writer, cfg, e) != 0)
 		return err_prefix(e, "mllp");
+	/* The notification agent: stored ADTs to the care team. */
+	{
+		struct notify_params np = {
+			.loop = ctx->loop,
+			.writer = ctx->writer,
+			.hisp = ctx->hisp,
+			.cfg = cfg,
+			.store_path = config_path(cfg, "core", "store"),
+		};
+
+		if (notify_start(&np, &ctx->notify, e) != 0)
+			return err_prefix(e, "notify");
+	}
 	/* Trust bundles refreshed on their schedule. */
 	if (bundle_sched_start(ctx->loop, config_path(ctx->in->cfg, "core",
 	    "store"), ctx->in->cfg, 0, 0, e) != 0)
@@ -142,6 +156,7 @@ out:
 	/* The writer commits what is queued; its answers run in loop_free. */
 	store_writer_free(&ctx.writer);
 	loop_free(&ctx.loop);
+	notify_free(&ctx.notify);
 	hisp_free(&ctx.hisp);
 	intake_free(&ctx.direct.intake);
 	close(lockfd);

@@ -10,6 +10,8 @@
 #include "gateway/direct_intake.h"
 #include "hisp/hisp.h"
 
+struct notify;
+
 /* What every module's start function receives. */
 struct serve_ctx {
 	struct instance *in;
@@ -17,6 +19,7 @@ struct serve_ctx {
 	struct store_writer *writer; /* group-commit writer of the store */
 	struct hisp *hisp;
 	struct direct_intake direct; /* the Direct intake's hook */
+	struct notify *notify;       /* the notification agent (adt/notify.h) */
 };
 
 #endif
