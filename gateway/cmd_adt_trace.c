@@ -258,7 +258,7 @@ cmd_adt_trace(int argc, char **argv)
 	int64_t id;
 	int c, rc = 1, found;
 
-	optind = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "d:pjh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

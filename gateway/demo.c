@@ -1,5 +1,6 @@
 #include "gateway/demo.h"
 
+#include "adt/notify_demo.h"
 #include "certs/demo_ca.h"
 #include "hisp/address.h"
 
@@ -47,6 +48,10 @@ demo_populate(struct instance *in, struct err *e)
 		if (address_add(s, demo_addresses[i].address,
 		    demo_addresses[i].kind, demo_addresses[i].password, e) != 0)
 			return -1;
+	/* ACRS and directory data whose Direct endpoints are b.example
+	 * mailboxes (adt/notify_demo.h). */
+	if (notify_demo_populate(s, in->dir, "b.example", e) != 0)
+		return -1;
 	return address_write_passwd_file(s, config_path(in->cfg, "mailbox",
 	    "dovecot_passwd"), e);
 }
