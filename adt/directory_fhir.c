@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -222,47 +223,126 @@ struct fhir_res {
 	char label[128];
 };
 
+/* fullUrl and "Type/id" of each resource -> its index: an
+ * open-addressing hash map, grown at half load. */
+struct fhir_index {
+	char **keys;
+	size_t *vals;
+	size_t cap;   /* a power of two, or 0 */
+	size_t n;
+};
+
+static uint64_t
+fhir_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void
+fhir_index_place(struct fhir_index *x, char *key, size_t val)
+{
+	size_t i = (size_t)fhir_hash(key) & (x->cap - 1);
+
+	while (x->keys[i] != NULL)
+		i = (i + 1) & (x->cap - 1);
+	x->keys[i] = key;
+	x->vals[i] = val;
+}
+
+static bool
+fhir_index_get(const struct fhir_index *x, const char *key, size_t *val_r)
+{
+	if (x->cap == 0)
+		return false;
+	for (size_t i = (size_t)fhir_hash(key) & (x->cap - 1);
+	    x->keys[i] != NULL; i = (i + 1) & (x->cap - 1)) {
+		if (strcmp(x->keys[i], key) == 0) {
+			*val_r = x->vals[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Adds key -> val unless key is there already (the first one wins). */
+static void
+fhir_index_put(struct fhir_index *x, const char *key, size_t val)
+{
+	size_t old;
+
+	if (key[0] == '\0' || fhir_index_get(x, key, &old))
+		return;
+	if ((x->n + 1) * 2 > x->cap) {
+		struct fhir_index g = {.cap = x->cap ? x->cap * 2 : 256};
+
+		g.keys = xcalloc(g.cap, sizeof(*g.keys));
+		g.vals = xcalloc(g.cap, sizeof(*g.vals));
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->keys[i] != NULL)
+				fhir_index_place(&g, x->keys[i], x->vals[i]);
+		g.n = x->n;
+		free(x->keys);
+		free(x->vals);
+		*x = g;
+	}
+	fhir_index_place(x, xstrdup(key), val);
+	x->n++;
+}
+
+static void
+fhir_index_release(struct fhir_index *x)
+{
+	for (size_t i = 0; i < x->cap; i++)
+		free(x->keys[i]);
+	free(x->keys);
+	free(x->vals);
+	memset(x, 0, sizeof(*x));
+}
+
 struct fhir_doc {
 	struct fhir_res *res;
 	size_t n;
+	struct fhir_index index;
 	const char *origin;
 	struct directory_rows *rows;
 	struct directory_report *rep;
 };
 
-/* Resolves a Reference element (reference value, or identifier). */
+/* Resolves a Reference element: its reference value (an entry's fullUrl,
+ * "Type/id", or an absolute URL ending in "/Type/id"), else its
+ * identifier with the NPI system. The resolved resource must be of type. */
 static struct fhir_res *
 fhir_resolve(struct fhir_doc *d, xmlNode *ref, const char *type,
     char *npi_r, size_t size)
 {
-	char v[256], tid[160];
+	char v[256];
+	size_t idx;
 
 	npi_r[0] = '\0';
 	if (ref == NULL)
 		return NULL;
 	fx_child_val(ref, "reference", v, sizeof(v));
 	if (v[0] != '\0') {
-		for (size_t i = 0; i < d->n; i++) {
-			struct fhir_res *r = &d->res[i];
-			size_t vn = strlen(v), tn;
+		bool found = fhir_index_get(&d->index, v, &idx);
 
-			if (strcmp(r->type, type) != 0)
-				continue;
-			if (r->full_url[0] != '\0' &&
-			    strcmp(r->full_url, v) == 0)
-				goto found;
-			if (r->id[0] == '\0')
-				continue;
-			str_fmt(tid, sizeof(tid), "%s/%s", r->type, r->id);
-			tn = strlen(tid);
-			if (strcmp(v, tid) == 0 || (vn > tn &&
-			    v[vn - tn - 1] == '/' &&
-			    strcmp(v + vn - tn, tid) == 0))
-				goto found;
-			continue;
-found:
-			str_lcpy(npi_r, r->npi, size);
-			return r;
+		if (!found) {
+			/* "Type/id": the last two segments of a URL. */
+			const char *last = strrchr(v, '/'), *p = last;
+
+			while (p != NULL && p > v && p[-1] != '/')
+				p--;
+			if (last != NULL && p != NULL && p > v && p < last)
+				found = fhir_index_get(&d->index, p, &idx);
+		}
+		if (found && strcmp(d->res[idx].type, type) == 0) {
+			str_lcpy(npi_r, d->res[idx].npi, size);
+			return &d->res[idx];
 		}
 	}
 	/* A logical reference by NPI. */
@@ -463,33 +543,28 @@ fhir_role(struct fhir_doc *d, struct fhir_res *r)
 }
 
 struct fhir_owner {
-	struct fhir_res *ep;
+	size_t ep;      /* index of the Endpoint resource */
 	char npi[32];
 };
 
-static void
-fhir_add_owner(struct fhir_owner **v, size_t *n, size_t *cap,
-    struct fhir_res *ep, const char *npi)
+static int
+fhir_owner_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i].ep == ep && strcmp((*v)[i].npi, npi) == 0)
-			return;
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = xreallocarray(*v, *cap, sizeof(**v));
-	}
-	(*v)[*n].ep = ep;
-	str_lcpy((*v)[*n].npi, npi, sizeof((*v)[*n].npi));
-	(*n)++;
+	const struct fhir_owner *x = a, *y = b;
+
+	if (x->ep != y->ep)
+		return x->ep < y->ep ? -1 : 1;
+	return strcmp(x->npi, y->npi);
 }
 
 /* Pairs each Endpoint with the practitioners (through roles) and
  * organizations that reference it, else its managingOrganization; then
- * emits one endpoint row per pair. */
+ * emits one endpoint row per distinct pair, in resource order. */
 static void
 fhir_endpoints(struct fhir_doc *d)
 {
 	struct fhir_owner *own = NULL;
+	bool *owned = xcalloc(d->n + 1, sizeof(*owned));
 	size_t n = 0, cap = 0;
 	char owner[32], npi[32];
 
@@ -508,23 +583,29 @@ fhir_endpoints(struct fhir_doc *d)
 			struct fhir_res *ep = fhir_resolve(d, ref,
 			    "Endpoint", npi, sizeof(npi));
 
-			if (ep != NULL)
-				fhir_add_owner(&own, &n, &cap, ep, owner);
+			if (ep == NULL)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				own = xreallocarray(own, cap, sizeof(*own));
+			}
+			own[n].ep = (size_t)(ep - d->res);
+			str_lcpy(own[n].npi, owner, sizeof(own[n].npi));
+			n++;
 		}
+	}
+	if (n > 0)
+		qsort(own, n, sizeof(*own), fhir_owner_cmp);
+	for (size_t k = 0; k < n; k++) {
+		if (k > 0 && fhir_owner_cmp(&own[k - 1], &own[k]) == 0)
+			continue;
+		owned[own[k].ep] = true;
+		fhir_endpoint_row(d, &d->res[own[k].ep], own[k].npi);
 	}
 	for (size_t i = 0; i < d->n; i++) {
 		struct fhir_res *ep = &d->res[i];
-		bool owned = false;
 
-		if (strcmp(ep->type, "Endpoint") != 0)
-			continue;
-		for (size_t k = 0; k < n; k++) {
-			if (own[k].ep == ep) {
-				owned = true;
-				fhir_endpoint_row(d, ep, own[k].npi);
-			}
-		}
-		if (owned)
+		if (strcmp(ep->type, "Endpoint") != 0 || owned[i])
 			continue;
 		fhir_resolve(d, fx_child(ep->node, "managingOrganization"),
 		    "Organization", owner, sizeof(owner));
@@ -543,6 +624,7 @@ fhir_endpoints(struct fhir_doc *d)
 			    ep->label);
 	}
 	free(own);
+	free(owned);
 }
 
 static int fhir_fail(struct directory_report *rep, const char *origin,
@@ -682,6 +764,13 @@ directory_fhir_parse(const void *data, size_t n, const char *origin,
 		str_fmt(fr->label, sizeof(fr->label), "%s/%s", fr->type,
 		    log_safe(safe, sizeof(safe), fr->id[0] != '\0' ?
 		    fr->id : "(no id)"));
+		fhir_index_put(&d.index, fr->full_url, d.n - 1);
+		if (fr->id[0] != '\0') {
+			char tid[160];
+
+			str_fmt(tid, sizeof(tid), "%s/%s", fr->type, fr->id);
+			fhir_index_put(&d.index, tid, d.n - 1);
+		}
 	}
 	for (size_t i = 0; i < d.n; i++) {
 		if (strcmp(d.res[i].type, "Organization") == 0)
@@ -696,6 +785,7 @@ directory_fhir_parse(const void *data, size_t n, const char *origin,
 	    entry);
 	rc = 0;
 out:
+	fhir_index_release(&d.index);
 	free(d.res);
 	if (doc != NULL)
 		xmlFreeDoc(doc);
