@@ -4,7 +4,7 @@ while another session on the same daemon keeps working.
 One setup for every case (three daemons take a few seconds to start):
 A (a.test) and B (b.test) trust each other; C (c.test) has a CA of its own
 that B does not trust. B runs with short limits ([smtp] timeout_command
-2s, max_errors 5, max_message_size 200K). Every case opens a "keeper"
+2s, timeout_data 3s, max_errors 5, max_message_size 200K). Every case opens a "keeper"
 session before the bad one and completes a good transaction on it after
 the bad one was answered: refusals must not disturb other sessions. The
 last case checks that the good Direct messages submitted by the keepers
@@ -26,8 +26,8 @@ def setup():
     env = Env("hisp-negative")
     S["env"] = env
     a, b, knot = two_hisps(env, b_boxes=("bob", "carol", "dave"))
-    b.gw.configure("[smtp]\ntimeout_command = 2s\nmax_errors = 5\n"
-                   "max_message_size = %d\n" % B_MAX_SIZE)
+    b.gw.configure("[smtp]\ntimeout_command = 2s\ntimeout_data = 3s\n"
+                   "max_errors = 5\nmax_message_size = %d\n" % B_MAX_SIZE)
     # C: its own demo CA, trusts B (so it can encrypt to bob), not
     # trusted by B. It finds B through the same Knot.
     c = Hisp(env, "c.test", ("cx",))
@@ -308,6 +308,133 @@ def test_pipelined_garbage_gets_500s_then_421():
     k.finish()
 
 
+def test_stall_inside_data_times_out_and_queues_nothing():
+    b = S["b"]
+    Keeper("mx").finish()
+    queued = b.gw.log().count("event=queued")
+    r = RawSmtp(b.gw.smtp_port)
+    r.ehlo("slow.test")
+    expect(r.cmd("MAIL FROM:<x@a.test>"), 250, "2.1.0", "MAIL")
+    expect(r.cmd("RCPT TO:<dave@b.test>"), 250, "2.1.5", "RCPT")
+    expect(r.cmd("DATA"), 354, None, "DATA")
+    r.send("Subject: partial\r\n\r\nhalf a line")
+    start = time.time()
+    r.sock.settimeout(15)
+    code, text = r.reply()
+    took = time.time() - start
+    assert code == 421 and text.startswith("4.4.2"), \
+        "stalled in DATA: got %d %s, want 421 4.4.2" % (code, text)
+    assert 2.5 <= took <= 8, "data timeout after %.1fs, want about 3s" % took
+    assert r.closed(), "the session stayed open after 421"
+    time.sleep(0.5)
+    assert b.gw.log().count("event=queued") == queued, "the partial message was queued"
+
+
+def test_starttls_discards_pipelined_plaintext():
+    """Commands sent in plaintext after STARTTLS (CVE-2011-0411) are never
+    executed inside TLS."""
+    for port, auth in ((S["b"].gw.smtp_port, False),
+                       (S["a"].gw.submission_port, True)):
+        k = Keeper("mx" if not auth else "submission")
+        r = RawSmtp(port)
+        r.ehlo("inject.test")
+        r.send("STARTTLS\r\nMAIL FROM:<x@a.test>\r\nRCPT TO:<bob@b.test>\r\n")
+        code, text = r.reply()
+        assert code == 220, "STARTTLS: got %d %s" % (code, text)
+        r.buf = b""  # the injected commands must not be answered in plaintext
+        ctx_wrap(r)
+        text = r.ehlo("inject.test")
+        assert "PIPELINING" in text, "first reply under TLS is not EHLO's: %r" % text
+        expect(r.cmd("NOOP"), 250, "2.0.0", "NOOP under TLS")
+        if auth:
+            expect(r.cmd("MAIL FROM:<alice@a.test>"), 530, "5.7.0",
+                   "MAIL under TLS without AUTH")
+        else:
+            expect(r.cmd("MAIL FROM:<x@a.test>"), 250, "2.1.0",
+                   "MAIL under TLS (no transaction left over)")
+        r.close()
+        k.finish()
+
+
+def test_garbage_instead_of_a_tls_handshake_closes_only_that_session():
+    for port, kind in ((S["b"].gw.smtp_port, "mx"),
+                       (S["a"].gw.submission_port, "submission")):
+        k = Keeper(kind)
+        r = RawSmtp(port)
+        r.ehlo("garbage.test")
+        expect(r.cmd("STARTTLS"), 220, "2.0.0", "STARTTLS")
+        r.send(b"\x16\x03\x01\x00\x10" + b"not a client hello" * 20 + b"\r\n")
+        assert r.closed(timeout=10), "the session stayed open after a bad handshake"
+        r.close()
+        k.finish()
+
+
+def test_abandoned_sessions_leave_the_daemon_working():
+    """Connections dropped while the daemon still works for them: AUTH
+    being checked, a message being committed, a message half sent."""
+    a, b = S["a"], S["b"]
+    import base64 as b64
+    good = b64.b64encode(b"\0alice@a.test\0" +
+                         a.passwords["alice@a.test"].encode()).decode()
+    for _ in range(10):
+        r = RawSmtp(a.gw.submission_port)
+        r.ehlo("drop.test")
+        r.starttls()
+        r.ehlo("drop.test")
+        r.send("AUTH PLAIN %s\r\n" % good)
+        r.close()
+    msg = message("x@a.test", "dave@b.test")
+    for i in range(10):
+        r = RawSmtp(b.gw.smtp_port)
+        r.send("EHLO drop.test\r\nMAIL FROM:<x@a.test>\r\n"
+               "RCPT TO:<dave@b.test>\r\nDATA\r\n")
+        for _ in range(4):
+            r.reply()
+        r.send(msg + (b".\r\n" if i % 2 == 0 else b"half"))
+        r.close()
+    time.sleep(1)
+    Keeper("submission").finish()
+    Keeper("mx").finish()
+    assert a.gw.running() and b.gw.running()
+
+
+def test_sigterm_answers_open_sessions_421_and_exits_0():
+    """C stops with sessions open (idle, inside DATA, before STARTTLS on
+    the submission port): each gets 421, and the daemon exits 0 (also
+    under ASan: no leak, no use after free)."""
+    c = S["c"]
+    idle = []
+    for _ in range(3):
+        r = RawSmtp(c.gw.smtp_port)
+        r.ehlo("idle.test")
+        idle.append(r)
+    r = RawSmtp(c.gw.submission_port)
+    r.ehlo("idle.test")
+    idle.append(r)
+    d = RawSmtp(c.gw.smtp_port)
+    d.ehlo("data.test")
+    expect(d.cmd("MAIL FROM:<x@a.test>"), 250, "2.1.0", "MAIL")
+    expect(d.cmd("RCPT TO:<cx@c.test>"), 250, "2.1.5", "RCPT")
+    expect(d.cmd("DATA"), 354, None, "DATA")
+    d.send("Subject: half\r\n\r\nhalf")
+    problem = stop_clean(c)
+    assert problem is None, problem
+    for r in idle + [d]:
+        r.sock.settimeout(5)
+        code, text = r.reply()
+        assert code == 421, "at shutdown: got %d %s, want 421" % (code, text)
+        assert r.closed()
+        r.close()
+
+
+def ctx_wrap(r):
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    r.sock = ctx.wrap_socket(r.sock)
+
+
 def test_good_messages_arrived_meanwhile():
     """The keepers' Direct messages (A's submission port) reached bob."""
     b = S["b"]
@@ -349,7 +476,12 @@ def main():
             test_too_many_recipients_get_452,
             test_stalled_client_times_out_with_421,
             test_pipelined_garbage_gets_500s_then_421,
+            test_stall_inside_data_times_out_and_queues_nothing,
+            test_starttls_discards_pipelined_plaintext,
+            test_garbage_instead_of_a_tls_handshake_closes_only_that_session,
+            test_abandoned_sessions_leave_the_daemon_working,
             test_good_messages_arrived_meanwhile,
+            test_sigterm_answers_open_sessions_421_and_exits_0,
         ])
     finally:
         problems = [stop_clean(S[h]) for h in ("a", "b", "c")
