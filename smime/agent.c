@@ -1,6 +1,7 @@
 #include "smime/agent.h"
 #include "smime/agent_private.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ struct agent {
 	struct buf hdr_inner;  /* the message/rfc822 part's header */
 	struct buf hdr_sig;    /* the signature part's header */
 	struct buf hdr_outer;  /* MIME-Version ... to the empty line */
+	struct buf hdr_signed; /* multipart/signed, boundary to fill in */
+	size_t hdr_signed_boff;
 	bool generic_cms; /* OpenSSL's CMS only (tests) */
 	pthread_rwlock_t cache_lock;
 	struct cert_slot cache[CERT_CACHE_SLOTS];
@@ -97,6 +100,23 @@ agent_new(const struct smime_settings *set)
 	    "\r\nContent-Disposition: attachment; filename=smime.p7m\r\n\r\n")
 	    != 0)
 		abort();
+	{
+		/* The multipart/signed header with a placeholder boundary of
+		 * the length mime_boundary makes, filled in per message. */
+		char ph[MIME_PARAM_MAX], *at;
+		const char *ct_signed[] = {"protocol",
+		    "application/pkcs7-signature", "micalg", "sha-256",
+		    "boundary", ph, NULL};
+
+		mime_boundary(ph, sizeof(ph));
+		memset(ph, 'X', strlen(ph));
+		buf_init(&a->hdr_signed, 4096);
+		if (mime_write_content_type(&a->hdr_signed, "multipart/signed",
+		    ct_signed, &e) != 0 ||
+		    (at = strstr((char *)a->hdr_signed.data, ph)) == NULL)
+			abort();
+		a->hdr_signed_boff = (size_t)(at - (char *)a->hdr_signed.data);
+	}
 	return a;
 }
 
@@ -115,6 +135,7 @@ agent_free(struct agent **ap)
 	buf_release(&a->hdr_inner);
 	buf_release(&a->hdr_sig);
 	buf_release(&a->hdr_outer);
+	buf_release(&a->hdr_signed);
 	for (size_t i = 0; i < CERT_CACHE_SLOTS; i++) {
 		free(a->cache[i].der);
 		X509_free(a->cache[i].x);
@@ -260,8 +281,7 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 	STACK_OF(X509) *recips = NULL;
 	X509 *cert;
 	char boundary[MIME_PARAM_MAX];
-	const char *ct_signed[] = {"protocol", "application/pkcs7-signature",
-	    "micalg", "sha-256", "boundary", boundary, NULL};
+	size_t blen;
 	int r, rc = -1;
 
 	memset(&h, 0, sizeof(h));
@@ -324,9 +344,11 @@ agent_seal(const struct agent *a, const struct agent_seal_req *req,
 	mime_boundary(boundary, sizeof(boundary));
 	if (buf_reserve(&ent, inner.len + sig.len * 4 / 3 + 4096) != 0)
 		goto full;
-	if (mime_write_content_type(&ent, "multipart/signed", ct_signed,
-	    e) != 0)
-		goto out;
+	blen = strlen(boundary);
+	assert(a->hdr_signed_boff + blen <= a->hdr_signed.len);
+	if (buf_append(&ent, a->hdr_signed.data, a->hdr_signed.len) != 0)
+		goto full;
+	memcpy(ent.data + a->hdr_signed_boff, boundary, blen);
 	if (buf_printf(&ent, "\r\nThis is a cryptographically signed "
 	    "message in MIME format.\r\n\r\n--%s\r\n", boundary) != 0 ||
 	    buf_append(&ent, inner.data, inner.len) != 0 ||

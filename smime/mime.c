@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include <libetpan/libetpan.h>
+#include <openssl/rand.h>
 
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -712,32 +712,42 @@ mime_base64_encode(const uint8_t *p, size_t n, struct buf *out)
 	static const char tab[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t groups = (n + 2) / 3, lines = (groups + 18) / 19;
-	size_t col = 0;
+	size_t i = 0, full = n - n % 57;
 	uint8_t *d;
 
 	if (buf_reserve(out, groups * 4 + lines * 2 + 2) != 0)
 		return -1;
 	d = out->data + out->len;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t left = n - i;
+	/* Whole lines: 57 bytes make 76 characters. */
+	for (; i < full; i += 57) {
+		for (size_t j = i; j < i + 57; j += 3) {
+			uint32_t v = (uint32_t)p[j] << 16 |
+			    (uint32_t)p[j + 1] << 8 | p[j + 2];
 
-		if (left > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (left > 2)
-			v |= p[i + 2];
-		*d++ = tab[(v >> 18) & 63];
-		*d++ = tab[(v >> 12) & 63];
-		*d++ = left > 1 ? tab[(v >> 6) & 63] : '=';
-		*d++ = left > 2 ? tab[v & 63] : '=';
-		col += 4;
-		if (col == 76) {
-			*d++ = '\r';
-			*d++ = '\n';
-			col = 0;
+			d[0] = (uint8_t)tab[v >> 18];
+			d[1] = (uint8_t)tab[(v >> 12) & 63];
+			d[2] = (uint8_t)tab[(v >> 6) & 63];
+			d[3] = (uint8_t)tab[v & 63];
+			d += 4;
 		}
+		*d++ = '\r';
+		*d++ = '\n';
 	}
-	if (col != 0) {
+	/* The last, shorter line. */
+	if (i < n) {
+		for (; i < n; i += 3) {
+			size_t left = n - i;
+			uint32_t v = (uint32_t)p[i] << 16;
+
+			if (left > 1)
+				v |= (uint32_t)p[i + 1] << 8;
+			if (left > 2)
+				v |= p[i + 2];
+			*d++ = (uint8_t)tab[v >> 18];
+			*d++ = (uint8_t)tab[(v >> 12) & 63];
+			*d++ = left > 1 ? (uint8_t)tab[(v >> 6) & 63] : '=';
+			*d++ = left > 2 ? (uint8_t)tab[v & 63] : '=';
+		}
 		*d++ = '\r';
 		*d++ = '\n';
 	}
@@ -752,7 +762,7 @@ mime_boundary(char *dst, size_t size)
 	uint8_t rnd[16];
 	char hex[33];
 
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		abort();
 	str_hex(hex, rnd, sizeof(rnd));
 	str_fmt(dst, size, "----=_dg_%s", hex);

@@ -128,7 +128,7 @@ int mime_write_content_type(struct buf *out, const char *type,
 int mime_base64_encode(const uint8_t *p, size_t n, struct buf *out);
 
 /* A fresh multipart boundary (random, 32 hex digits after a fixed
- * prefix that cannot occur in base64 or in a boundary of our own). */
+ * prefix that cannot occur in base64); always the same length. */
 void mime_boundary(char *dst, size_t size);
 
 #endif

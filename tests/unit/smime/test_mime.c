@@ -150,6 +150,46 @@ test_mime_base64_decodes_one_long_line_and_folded_lines(void **state)
 }
 
 static void
+test_mime_base64_encode_writes_76_column_lines_that_decode_back(void **state)
+{
+	struct buf raw, enc, dec;
+	struct err e;
+
+	buf_init(&enc, BUF_UNLIMITED);
+	mime_base64_encode(S("Hello, Direct!"), &enc);
+	assert_string_equal(buf_cstr(&enc), "SGVsbG8sIERpcmVjdCE=\r\n");
+	buf_release(&enc);
+	buf_init(&raw, BUF_UNLIMITED);
+	for (size_t n = 0; n < 400; n++) {
+		size_t col = 0;
+
+		buf_reset(&raw);
+		for (size_t i = 0; i < n; i++)
+			buf_putc(&raw, (uint8_t)(i * 131 + n));
+		buf_init(&enc, BUF_UNLIMITED);
+		buf_init(&dec, BUF_UNLIMITED);
+		assert_int_equal(mime_base64_encode(raw.data, raw.len, &enc), 0);
+		for (size_t i = 0; i < enc.len; i++) {
+			if (enc.data[i] == '\n') {
+				col = 0;
+				continue;
+			}
+			if (++col > 77)
+				fail_msg("n=%zu: line longer than 76", n);
+		}
+		assert_int_equal(enc.len % 78 == 0 || n % 57 != 0 || n == 0, 1);
+		assert_int_equal(mime_body_decode(enc.data, enc.len,
+		    MIME_CTE_BASE64, &dec, &e), 0);
+		if (dec.len != n || (n > 0 && memcmp(dec.data, raw.data, n)))
+			fail_msg("n=%zu: got %zu bytes back", n, dec.len);
+		buf_release(&enc);
+		buf_release(&dec);
+	}
+	buf_release(&raw);
+	(void)state;
+}
+
+static void
 test_mime_canon_crlf_turns_bare_lf_into_crlf_once(void **state)
 {
 	static const struct {
@@ -243,6 +283,8 @@ main(void)
 		    test_mime_multipart_split_gives_the_exact_signed_octets),
 		cmocka_unit_test(
 		    test_mime_base64_decodes_one_long_line_and_folded_lines),
+		cmocka_unit_test(
+		    test_mime_base64_encode_writes_76_column_lines_that_decode_back),
 		cmocka_unit_test(
 		    test_mime_canon_crlf_turns_bare_lf_into_crlf_once),
 		cmocka_unit_test(
