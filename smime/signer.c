@@ -289,7 +289,9 @@ signer_sign(const struct signer *s, const char *id, enum smime_digest md,
     const uint8_t *tbs, size_t tbs_len, struct buf *sig_r, struct err *e)
 {
 	const struct signer_key *k = find_key(s, id);
-	EVP_MD_CTX *ctx = NULL;
+	unsigned char dg[EVP_MAX_MD_SIZE];
+	unsigned int dglen = 0;
+	EVP_PKEY_CTX *ctx = NULL;
 	size_t siglen = 0;
 	int rc = -1;
 
@@ -299,10 +301,12 @@ signer_sign(const struct signer *s, const char *id, enum smime_digest md,
 	if (md != SMIME_SHA256 && md != SMIME_SHA384 && md != SMIME_SHA512)
 		return err_set(e, ERR_PERM, "signer: digest %s is not used to "
 		    "sign", smime_digest_name(md));
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		abort();
-	if (EVP_DigestSignInit(ctx, NULL, s->md[md], NULL, k->key) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, tbs, tbs_len) != 1) {
+	/* Hash, then sign the digest (PKCS#1 v1.5 DigestInfo for RSA). */
+	if (EVP_Digest(tbs, tbs_len, dg, &dglen, s->md[md], NULL) != 1 ||
+	    (ctx = EVP_PKEY_CTX_new(k->key, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, s->md[md]) != 1 ||
+	    EVP_PKEY_sign(ctx, NULL, &siglen, dg, dglen) != 1) {
 		err_set(e, ERR_INTERNAL, "signer: cannot start signing");
 		goto out;
 	}
@@ -310,8 +314,8 @@ signer_sign(const struct signer *s, const char *id, enum smime_digest md,
 		err_set(e, ERR_INTERNAL, "signer: signature does not fit");
 		goto out;
 	}
-	if (EVP_DigestSign(ctx, sig_r->data + sig_r->len, &siglen, tbs,
-	    tbs_len) != 1) {
+	if (EVP_PKEY_sign(ctx, sig_r->data + sig_r->len, &siglen, dg,
+	    dglen) != 1) {
 		err_set(e, ERR_INTERNAL, "signer: signing failed");
 		goto out;
 	}
@@ -319,8 +323,9 @@ signer_sign(const struct signer *s, const char *id, enum smime_digest md,
 	sig_r->data[sig_r->len] = '\0';
 	rc = 0;
 out:
+	OPENSSL_cleanse(dg, sizeof(dg));
 	ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(ctx);
 	return rc;
 }
 
