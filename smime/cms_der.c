@@ -223,8 +223,9 @@ cms_der_sign(const struct signer *s, const char *key_id, X509 *cert,
     struct err *e)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
-	bool rsa = pk != NULL && EVP_PKEY_is_a(pk, "RSA");
-	bool ec = pk != NULL && EVP_PKEY_is_a(pk, "EC");
+	/* Type ids, not EVP_PKEY_is_a: that walks the provider name map. */
+	bool rsa = pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA;
+	bool ec = pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	struct enc attrs[4], *certs = NULL;
@@ -353,7 +354,7 @@ ktri(struct enc *out, X509 *x, bool oaep, const EVP_MD *oaep_md,
 	uint8_t ek[1024];
 	size_t eklen = sizeof(ek);
 	struct buf b, alg, t;
-	bool sha1 = oaep && EVP_MD_is_a(oaep_md, "SHA1");
+	bool sha1 = oaep && EVP_MD_get_type(oaep_md) == NID_sha1;
 	int rc = -1;
 
 	buf_init(&b, BUF_UNLIMITED);
@@ -447,18 +448,18 @@ cms_der_encrypt(STACK_OF(X509) *recips, const EVP_CIPHER *cipher, bool oaep,
 	size_t eci_len, alg_len, env_len, ci_len, start = der_r->len;
 	int rc = -1;
 
-	if (EVP_CIPHER_is_a(cipher, "AES-128-CBC")) {
+	if (EVP_CIPHER_get_nid(cipher) == NID_aes_128_cbc) {
 		coid = oid_aes128_cbc;
 		coid_len = sizeof(oid_aes128_cbc);
-	} else if (EVP_CIPHER_is_a(cipher, "AES-256-CBC")) {
+	} else if (EVP_CIPHER_get_nid(cipher) == NID_aes_256_cbc) {
 		coid = oid_aes256_cbc;
 		coid_len = sizeof(oid_aes256_cbc);
 	} else {
 		return 1;
 	}
 	for (size_t i = 0; i < nr; i++)
-		if (!EVP_PKEY_is_a(X509_get0_pubkey(sk_X509_value(recips,
-		    (int)i)), "RSA"))
+		if (EVP_PKEY_get_base_id(X509_get0_pubkey(sk_X509_value(
+		    recips, (int)i))) != EVP_PKEY_RSA)
 			return 1;
 	if (nr == 0 || keylen <= 0 || (size_t)keylen > sizeof(key) ||
 	    n > INT32_MAX - 64)
