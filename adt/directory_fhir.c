@@ -221,6 +221,7 @@ struct fhir_res {
 	char npi[32];
 	unsigned long entry;   /* 1-based */
 	char label[128];
+	char taxonomy[32];     /* Practitioner: from a role's specialty */
 };
 
 /* fullUrl and "Type/id" of each resource -> its index: an
@@ -364,6 +365,37 @@ fhir_set(struct fhir_doc *d, size_t row, const char *col, const char *v)
 		abort(); /* a column this file names must exist */
 }
 
+static bool
+fhir_row_taxonomy_missing(struct fhir_doc *d, size_t row)
+{
+	const char *v = directory_rows_value(d->rows, row,
+	    (size_t)directory_rows_column_index(DIRECTORY_PROVIDERS,
+	    "taxonomy"));
+
+	return v == NULL || v[0] == '\0';
+}
+
+/* The NUCC code among the codings of a CodeableConcept list (elements
+ * named name under n), into dst; "" when none. */
+static void
+fhir_nucc(xmlNode *n, const char *name, char *dst, size_t size)
+{
+	char v[128];
+
+	dst[0] = '\0';
+	for (xmlNode *cc = fx_child(n, name); cc != NULL;
+	    cc = fx_next(cc->next, name)) {
+		for (xmlNode *c = fx_child(cc, "coding"); c != NULL;
+		    c = fx_next(c->next, "coding")) {
+			if (strcmp(fx_child_val(c, "system", v, sizeof(v)),
+			    FHIR_NUCC_SYSTEM) == 0) {
+				fx_child_val(c, "code", dst, size);
+				return;
+			}
+		}
+	}
+}
+
 static const char *
 fhir_status(xmlNode *n)
 {
@@ -426,19 +458,19 @@ fhir_practitioner(struct fhir_doc *d, struct fhir_res *r)
 	buf_release(&middle);
 	fhir_set(d, row, "suffix", fx_child_val(name, "suffix", v,
 	    sizeof(v)));
-	for (n = fx_child(r->node, "qualification"); n != NULL;
-	    n = fx_next(n->next, "qualification")) {
-		for (xmlNode *c = fx_child(fx_child(n, "code"), "coding");
-		    c != NULL; c = fx_next(c->next, "coding")) {
-			if (strcmp(fx_child_val(c, "system", v, sizeof(v)),
-			    FHIR_NUCC_SYSTEM) == 0) {
-				fhir_set(d, row, "taxonomy",
-				    fx_child_val(c, "code", v, sizeof(v)));
-				goto taxonomy_done;
-			}
-		}
+	{
+		char tax[32] = "";
+
+		/* qualification.code is a CodeableConcept. */
+		for (n = fx_child(r->node, "qualification");
+		    n != NULL && tax[0] == '\0';
+		    n = fx_next(n->next, "qualification"))
+			fhir_nucc(n, "code", tax, sizeof(tax));
+		if (tax[0] != '\0')
+			fhir_set(d, row, "taxonomy", tax);
 	}
-taxonomy_done:
+	if (fhir_row_taxonomy_missing(d, row) && r->taxonomy[0] != '\0')
+		fhir_set(d, row, "taxonomy", r->taxonomy);
 	fhir_set(d, row, "status", fhir_status(r->node));
 }
 
@@ -771,6 +803,20 @@ directory_fhir_parse(const void *data, size_t n, const char *origin,
 			str_fmt(tid, sizeof(tid), "%s/%s", fr->type, fr->id);
 			fhir_index_put(&d.index, tid, d.n - 1);
 		}
+	}
+	/* NDH carries the taxonomy in PractitionerRole.specialty: lend the
+	 * first one to its practitioner (qualification.code wins). */
+	for (size_t i = 0; i < d.n; i++) {
+		struct fhir_res *pr;
+		char npi[32];
+
+		if (strcmp(d.res[i].type, "PractitionerRole") != 0)
+			continue;
+		pr = fhir_resolve(&d, fx_child(d.res[i].node, "practitioner"),
+		    "Practitioner", npi, sizeof(npi));
+		if (pr != NULL && pr->taxonomy[0] == '\0')
+			fhir_nucc(d.res[i].node, "specialty", pr->taxonomy,
+			    sizeof(pr->taxonomy));
 	}
 	for (size_t i = 0; i < d.n; i++) {
 		if (strcmp(d.res[i].type, "Organization") == 0)

@@ -133,6 +133,10 @@ test_fhir_bundle_maps_ndh_resources_to_the_directory(void **state)
 	assert_string_equal(eps[0].address, "frontdesk@direct.harbor.b.test");
 	free(eps);
 
+	/* Kim's taxonomy comes from the specialty of the role. */
+	assert_int_equal(directory_provider_get(f->s, "1999999992", &p, &e),
+	    1);
+	assert_string_equal(p.taxonomy, "207Q00000X");
 	/* Kim's role names the organization by identifier. */
 	assert_int_equal(directory_membership_list(f->s, "1999999992", NULL,
 	    &ms, &n, &e), 0);
