@@ -234,6 +234,10 @@ struct queue_runner {
 	/* Keys ("id domain") of tasks in flight. */
 	char **keys;
 	size_t nkeys;
+	/* Keys of tasks recorded while a scan ran: the scan may have read
+	 * them as still pending, so its results for them are stale. */
+	char **done_keys;
+	size_t ndone;
 };
 
 void
@@ -296,6 +300,13 @@ runner_key_busy(struct queue_runner *r, const char *key)
 static void
 runner_key_drop(struct queue_runner *r, const char *key)
 {
+	/* A scan running now may have read this task before its outcome
+	 * was committed: scan_after must not start it again. */
+	if (r->scanning) {
+		r->done_keys = xreallocarray(r->done_keys, r->ndone + 1,
+		    sizeof(*r->done_keys));
+		r->done_keys[r->ndone++] = xstrdup(key);
+	}
 	for (size_t i = 0; i < r->nkeys; i++) {
 		if (strcmp(r->keys[i], key) == 0) {
 			free(r->keys[i]);
@@ -303,6 +314,25 @@ runner_key_drop(struct queue_runner *r, const char *key)
 			return;
 		}
 	}
+}
+
+static bool
+runner_key_done_during_scan(const struct queue_runner *r, const char *key)
+{
+	for (size_t i = 0; i < r->ndone; i++)
+		if (strcmp(r->done_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void
+runner_done_keys_clear(struct queue_runner *r)
+{
+	for (size_t i = 0; i < r->ndone; i++)
+		free(r->done_keys[i]);
+	free(r->done_keys);
+	r->done_keys = NULL;
+	r->ndone = 0;
 }
 
 /* Each worker thread keeps its own read connection. */
@@ -448,6 +478,7 @@ scan_after(void *arg, bool cancelled)
 
 		if (sc->status != 0 || cancelled || r->stopping ||
 		    t->nrcpt == 0 || runner_key_busy(r, key) ||
+		    runner_key_done_during_scan(r, key) ||
 		    r->handlers[t->direction].fn == NULL) {
 			free(key);
 			task_free(t);
@@ -460,6 +491,7 @@ scan_after(void *arg, bool cancelled)
 		r->handlers[t->direction].fn(r->handlers[t->direction].ctx, r,
 		    t, runner_task_done);
 	}
+	runner_done_keys_clear(r);
 	free(sc->tasks);
 	free(sc->db_path);
 	free(sc);
@@ -842,6 +874,7 @@ queue_runner_free(struct queue_runner **rp)
 	for (size_t i = 0; i < r->nkeys; i++)
 		free(r->keys[i]);
 	free(r->keys);
+	runner_done_keys_clear(r);
 	free(r->db_path);
 	free(r->hostname);
 	free(r);
