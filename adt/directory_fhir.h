@@ -8,7 +8,8 @@
  *   http://hl7.org/fhir/sid/us-npi, the official (else first) name (family,
  *   given, further given names as middle_name, suffix), a NUCC taxonomy
  *   from qualification.code (system http://nucc.org/provider-taxonomy),
- *   active -> status.
+ *   else from the specialty of one of its PractitionerRoles; active ->
+ *   status.
  * - Organization -> organizations: NPI, name, partOf -> parent_npi, active.
  * - PractitionerRole -> memberships (practitioner in organization, code ->
  *   role, active); its endpoint references make the practitioner the
