@@ -56,6 +56,9 @@ is_blank(const uint8_t *p, size_t n)
 static int
 normalize(const uint8_t *p, size_t n, struct buf *out, bool *bom_r)
 {
+	/* The next CR and LF at or after i, found with memchr and kept until
+	 * passed (linear whichever ending the input uses); end: none left. */
+	const uint8_t *end = p + n, *cr = NULL, *lf = NULL;
 	size_t i = 0;
 
 	*bom_r = false;
@@ -66,11 +69,21 @@ normalize(const uint8_t *p, size_t n, struct buf *out, bool *bom_r)
 	if (buf_reserve(out, n - i + 1) != 0)
 		return -1;
 	while (i < n) {
-		const uint8_t *s = p + i;
-		size_t rest = n - i, len = 0;
+		const uint8_t *s = p + i, *t;
+		size_t len;
 
-		while (len < rest && s[len] != '\r' && s[len] != '\n')
-			len++;
+		if (cr != end && (cr == NULL || cr < s)) {
+			cr = memchr(s, '\r', n - i);
+			if (cr == NULL)
+				cr = end;
+		}
+		if (lf != end && (lf == NULL || lf < s)) {
+			lf = memchr(s, '\n', n - i);
+			if (lf == NULL)
+				lf = end;
+		}
+		t = cr < lf ? cr : lf;
+		len = (size_t)(t - s);
 		if (len > 0 && !(s[0] <= ' ' && is_blank(s, len))) {
 			memcpy(out->data + out->len, s, len);
 			out->len += len;

@@ -88,9 +88,15 @@ mllp_framer_feed(struct mllp_framer *f, const void *vp, size_t n,
 			const uint8_t *s = p + i;
 			size_t len = 0, rest = n - i;
 
-			while (len < rest && s[len] != MLLP_EB &&
-			    s[len] != MLLP_SB)
-				len++;
+			{
+				const uint8_t *eb = memchr(s, MLLP_EB, rest);
+				const uint8_t *sb;
+
+				len = eb ? (size_t)(eb - s) : rest;
+				sb = memchr(s, MLLP_SB, len);
+				if (sb != NULL)
+					len = (size_t)(sb - s);
+			}
 			if (buf_append(&f->cur, s, len) != 0) {
 				f->st = ST_FAILED;
 				buf_reset(&f->cur);
