@@ -393,12 +393,12 @@ signer_decrypt_cms(const struct signer *s, const char *const *ids, size_t n,
 			continue;
 		if ((mem = BIO_new(BIO_s_mem())) == NULL)
 			abort();
+		/* One message for every failure, whichever step failed: no
+		 * padding oracle (OpenSSL also goes on with a random key when
+		 * the key transport fails, for the same reason). */
 		if (CMS_decrypt(cms, k->key, k->cert, NULL, mem,
 		    CMS_BINARY) != 1) {
-			unsigned long ec = ERR_peek_last_error();
-
-			rc = err_set(e, ERR_PERM, "cannot decrypt: %s",
-			    ec ? ERR_reason_error_string(ec) : "unknown");
+			rc = err_set(e, ERR_PERM, "cannot decrypt the content");
 			goto out;
 		}
 		BIO_get_mem_ptr(mem, &bm);
