@@ -209,6 +209,47 @@ def test_openssl_messages_refused_with_named_reasons():
     expect_open(p, d, MSG, reason="not-encrypted")
 
 
+def test_instance_key_store_seals_and_opens():
+    """Without --key/--anchor the command uses the instance: key store,
+    trust store and [smime] settings (a demo instance: two domains with
+    domain-bound certificates from one demo CA)."""
+    import json
+    from smimeutil import directgate
+    pki()
+    d = ENV.path("inst")
+    p = directgate("--dir", d, "init", "--demo")
+    if p.returncode != 0:
+        harness.skip("directgate init --demo failed: %s" %
+                     p.stderr.decode(errors="replace").strip())
+    msg = (b"From: dr.a@a.example\r\nTo: dr.b@b.example\r\n"
+           b"Message-ID: <inst-1@a.example>\r\n\r\nhello\r\n")
+    src, sealed, out = (os.path.join(d, n) for n in ("m.eml", "s.eml",
+                                                    "o.eml"))
+    with open(src, "wb") as f:
+        f.write(msg)
+    p = directgate("--dir", d, "message", "seal", "--from", "dr.a@a.example",
+                   "--to", "dr.b@b.example", src, "--out", sealed, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.decode())["status"] == "sealed"
+    p = directgate("--dir", d, "message", "open", "--to", "dr.b@b.example",
+                   sealed, "--out", out, "--json", "--mail-from",
+                   "dr.a@a.example", "--rcpt-to", "dr.b@b.example")
+    v = json.loads(p.stdout.decode())
+    assert p.returncode == 0 and v["reason"] == "ok", v
+    assert v["binding"] == "domain", v
+    with open(out, "rb") as f:
+        assert f.read() == msg
+    # Not for dr.a: a.example's key is not among the recipients.
+    p = directgate("--dir", d, "message", "open", "--to", "dr.a@a.example",
+                   sealed, "--json")
+    assert p.returncode == 1, p.returncode
+    assert json.loads(p.stdout.decode())["reason"] == "not-for-us"
+    # A sender without a key in the store: a one-line reason, exit 1.
+    p = directgate("--dir", d, "message", "seal", "--from", "x@c.example",
+                   "--to", "dr.b@b.example", src)
+    assert p.returncode == 1 and b"no valid signing key" in p.stderr, p.stderr
+
+
 def main():
     try:
         harness.run([
@@ -227,6 +268,7 @@ def main():
             test_openssl_wrapped_message_opens_unwrapped_by_ours,
             test_x_pkcs7_mime_and_one_line_base64_open_with_ours,
             test_openssl_messages_refused_with_named_reasons,
+            test_instance_key_store_seals_and_opens,
         ])
     finally:
         if ENV is not None:
