@@ -46,7 +46,9 @@ def main():
         out["intake_pid"] = gw.proc.pid
         workers = os.environ.get("DG_BENCH_WORKERS", "")
         core = "[core]\nworkers = %s\n" % workers if workers else ""
-        a, b, knot = two_hisps(env, b_config="[mdn]\nsend = no\n" + core)
+        # B with the default scan interval (two_hisps sets 100ms).
+        a, b, knot = two_hisps(env, b_config="[mdn]\nsend = no\n" + core +
+                               "[queue]\nscan_interval = 1s\n")
         b.gw.start()
         b_pem, _ = domain_cert_and_key(b, "b.test")
         src = env.path("direct.eml")

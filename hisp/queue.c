@@ -226,6 +226,9 @@ struct queue_runner {
 	char *hostname;
 	uv_timer_t timer;
 	bool started, stopping, scanning, rescan;
+	/* The last scan found as many due tasks as it asked for: more are
+	 * waiting, scan again as room frees up (not only at scan_ms). */
+	bool backlog;
 	unsigned in_flight;
 	struct {
 		queue_handler_fn *fn;
@@ -359,6 +362,8 @@ struct scan {
 	struct queue_runner *r;
 	char *db_path;
 	unsigned limit;
+	char **busy;     /* keys in flight when the scan started: no body */
+	size_t nbusy;
 	int64_t now;
 	struct queue_task **tasks;
 	size_t ntasks;
@@ -451,9 +456,18 @@ scan_work(void *arg)
 	store_stmt_done(st);
 	if (rc < 0)
 		goto out;
-	for (size_t i = 0; i < sc->ntasks; i++)
-		if (scan_load_task(s, sc->tasks[i], sc->now, &sc->err) != 0)
+	for (size_t i = 0; i < sc->ntasks; i++) {
+		char *key = task_key(sc->tasks[i]);
+		bool busy = false;
+
+		/* A task in flight is dropped by scan_after: skip its body. */
+		for (size_t j = 0; j < sc->nbusy && !busy; j++)
+			busy = strcmp(sc->busy[j], key) == 0;
+		free(key);
+		if (!busy && scan_load_task(s, sc->tasks[i], sc->now,
+		    &sc->err) != 0)
 			goto out;
+	}
 	sc->status = 0;
 out:
 	store_rollback(s);
@@ -472,6 +486,7 @@ scan_after(void *arg, bool cancelled)
 	if (sc->status != 0 && !cancelled)
 		log_error(NULL, "event=queue_scan_failed reason=\"%s\"",
 		    sc->err.msg);
+	r->backlog = sc->status == 0 && sc->ntasks >= sc->limit;
 	for (size_t i = 0; i < sc->ntasks; i++) {
 		struct queue_task *t = sc->tasks[i];
 		char *key = task_key(t);
@@ -492,6 +507,9 @@ scan_after(void *arg, bool cancelled)
 		    t, runner_task_done);
 	}
 	runner_done_keys_clear(r);
+	for (size_t i = 0; i < sc->nbusy; i++)
+		free(sc->busy[i]);
+	free(sc->busy);
 	free(sc->tasks);
 	free(sc->db_path);
 	free(sc);
@@ -528,10 +546,16 @@ runner_scan(struct queue_runner *r)
 	sc->db_path = xstrdup(r->db_path);
 	/* Ask for more than there is room for: some may be in flight. */
 	sc->limit = room + (unsigned)r->nkeys;
+	sc->busy = xcalloc(r->nkeys + 1, sizeof(*sc->busy));
+	for (size_t i = 0; i < r->nkeys; i++)
+		sc->busy[sc->nbusy++] = xstrdup(r->keys[i]);
 	sc->now = (int64_t)time(NULL);
 	r->scanning = true;
 	if (loop_work(r->loop, scan_work, scan_after, sc) != 0) {
 		r->scanning = false;
+		for (size_t i = 0; i < sc->nbusy; i++)
+			free(sc->busy[i]);
+		free(sc->busy);
 		free(sc->db_path);
 		free(sc);
 	}
@@ -764,7 +788,9 @@ record_done(void *arg, int status, const struct err *e)
 	runner_key_drop(r, key);
 	free(key);
 	r->in_flight--;
-	if (rec->queued_dsn || rec->kick)
+	/* With a backlog, refill once half the room is free. */
+	if (rec->queued_dsn || rec->kick ||
+	    (r->backlog && r->in_flight <= r->o.max_tasks / 2))
 		queue_runner_kick(r);
 	task_free(t);
 	free(rec);
