@@ -85,6 +85,10 @@ acrs_match_dob_typo(int32_t a, int32_t b)
 	if (a / 10000 == b / 10000 && a / 100 % 100 == b % 100 &&
 	    a % 100 == b / 100 % 100)
 		return true;
+	/* One day apart (a slip across a digit boundary: 19 and 20). */
+	if (acrs_norm_days(a) - acrs_norm_days(b) == 1 ||
+	    acrs_norm_days(b) - acrs_norm_days(a) == 1)
+		return true;
 	str_fmt(x, sizeof(x), "%08d", (int)a);
 	str_fmt(y, sizeof(y), "%08d", (int)b);
 	for (int i = 0; i < 8; i++)
@@ -100,11 +104,11 @@ acrs_match_dob_typo(int32_t a, int32_t b)
 	    x[last] == y[first];
 }
 
-/* The first name clearly differs: not similar and not an initial. */
+/* A name clearly differs: not similar and not an initial. */
 static bool
-acrs_match_first_conflict(const char *a, const char *b, double jw)
+acrs_match_name_conflict(const char *a, const char *b, double jw)
 {
-	if (jw >= 0.75)
+	if (jw >= ACRS_CONFLICT_JW)
 		return false;
 	if ((a[1] == '\0' || b[1] == '\0') && a[0] == b[0])
 		return false; /* an initial */
@@ -157,10 +161,16 @@ acrs_match_score(const struct acrs_cand *q, const struct acrs_cand *c,
 			score += ACRS_W_FIRST;
 		else {
 			score += ACRS_W_FIRST_NO;
-			if (acrs_match_first_conflict(q->first, c->first, jf))
+			if (acrs_match_name_conflict(q->first, c->first, jf))
 				conflict = true;
 		}
-		score += jl >= sim ? ACRS_W_LAST : ACRS_W_LAST_NO;
+		if (jl >= sim)
+			score += ACRS_W_LAST;
+		else {
+			score += ACRS_W_LAST_NO;
+			if (acrs_match_name_conflict(q->last, c->last, jl))
+				conflict = true;
+		}
 	}
 	/* Address. */
 	if (q->street[0] == '\0' || c->street[0] == '\0')
@@ -181,8 +191,14 @@ acrs_match_score(const struct acrs_cand *q, const struct acrs_cand *c,
 	/* Sex: U is missing. */
 	if (q->sex == 'U' || c->sex == 'U' || q->sex == 0 || c->sex == 0)
 		score += ACRS_W_SEX / 2;
-	else
-		score += q->sex == c->sex ? ACRS_W_SEX : ACRS_W_SEX_NO;
+	else if (q->sex == c->sex)
+		score += ACRS_W_SEX;
+	else {
+		score += ACRS_W_SEX_NO;
+		if ((q->sex == 'M' && c->sex == 'F') ||
+		    (q->sex == 'F' && c->sex == 'M'))
+			conflict = true;
+	}
 	if (conflict_r != NULL)
 		*conflict_r = conflict;
 	return score;
@@ -246,6 +262,33 @@ acrs_match_hit_cmp(const void *a, const void *b)
 	return x->patient < y->patient ? -1 : x->patient > y->patient;
 }
 
+/* One patient per submitter (hits sorted best first): a demographic
+ * match below a better one of the same submitter becomes possible, and
+ * the better one too when they are within ACRS_AMBIGUOUS. */
+static void
+acrs_match_exclusive(struct acrs_match_result *r)
+{
+	for (size_t i = 0; i < r->n_hits; i++) {
+		struct acrs_hit *best = &r->hits[i];
+
+		if (best->decision != ACRS_MATCH || best->by_ident)
+			continue;
+		for (size_t j = i + 1; j < r->n_hits; j++) {
+			struct acrs_hit *h = &r->hits[j];
+
+			if (h->decision != ACRS_MATCH || h->by_ident ||
+			    h->submitter != best->submitter)
+				continue;
+			h->decision = ACRS_POSSIBLE;
+			h->ambiguous = true;
+			if (best->score - h->score < ACRS_AMBIGUOUS)
+				best->ambiguous = true;
+		}
+		if (best->ambiguous)
+			best->decision = ACRS_POSSIBLE;
+	}
+}
+
 /* Candidates from the blocking keys into m->ids. */
 static int
 acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
@@ -299,7 +342,8 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 		    p->members[i].payer, &m->ids, &m->n_ids, e) == -1)
 			goto fail;
 	for (size_t i = 0; i < m->n_ids; i++) {
-		struct acrs_hit h = {m->ids[i], 40.0, ACRS_MATCH, true, false};
+		struct acrs_hit h = {m->ids[i], 40.0, ACRS_MATCH, true, false,
+		    false, 0};
 
 		acrs_match_add_hit(r, &h);
 		n_ident++;
@@ -318,6 +362,9 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 		r->candidates++;
 		h.patient = c.id;
 		h.by_ident = false;
+		h.ambiguous = false;
+		h.submitter = acrs_norm_fnv(ACRS_FNV_INIT, c.submitter,
+		    strlen(c.submitter));
 		h.score = acrs_match_score(&q, &c, set->similarity,
 		    &h.conflict);
 		if (h.score >= set->match_threshold && !h.conflict)
@@ -328,9 +375,13 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 			continue;
 		acrs_match_add_hit(r, &h);
 	}
-	if (r->n_hits > 1)
+	if (r->n_hits > 1) {
 		qsort(r->hits, r->n_hits, sizeof(*r->hits),
 		    acrs_match_hit_cmp);
+		acrs_match_exclusive(r);
+		qsort(r->hits, r->n_hits, sizeof(*r->hits),
+		    acrs_match_hit_cmp);
+	}
 	for (size_t i = 0; i < r->n_hits; i++) {
 		const struct acrs_hit *h = &r->hits[i];
 
@@ -344,11 +395,11 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 			n_possible++;
 		}
 		log_debug(event_ref, "acrs_candidate patient_ref=%lld "
-		    "score=%.2f decision=%s method=%s conflict=%s",
-		    (long long)h->patient, h->score,
+		    "score=%.2f decision=%s method=%s conflict=%s "
+		    "ambiguous=%s", (long long)h->patient, h->score,
 		    acrs_match_decision_name(h->decision),
 		    h->by_ident ? "identifier" : "demographics",
-		    h->conflict ? "yes" : "no");
+		    h->conflict ? "yes" : "no", h->ambiguous ? "yes" : "no");
 	}
 	if (r->n_hits > 0) {
 		r->decision = r->hits[0].decision;
@@ -385,7 +436,7 @@ acrs_match_baseline(struct acrs_matcher *m, const struct acrs_person *p,
 		r->candidates++;
 		if (rc == 1 && acrs_match_exact(&q, &c)) {
 			struct acrs_hit h = {c.id, 0.0, ACRS_MATCH, false,
-			    false};
+			    false, false, 0};
 
 			acrs_match_add_hit(r, &h);
 		}

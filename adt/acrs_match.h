@@ -15,16 +15,20 @@
  * above the similarity setting; DOB, ZIP, sex: equal) adds its weight; a
  * missing field (either side) adds half; a disagreeing one adds its
  * disagreement weight log2((1-m)/(1-u)) (ACRS_W_*_NO below). First and last
- * name agreeing crosswise (swapped) count as agreeing. Two disagreements
- * are conflicts, not just low scores: a clearly different first name
- * (Jaro-Winkler under 0.75, not an initial: twins share everything else)
- * and a birth date that is not one typo away (a digit, or day and month
- * swapped). A conflict keeps a candidate from being a match whatever its
- * score: at most a possible match.
+ * name agreeing crosswise (swapped) count as agreeing. Some disagreements
+ * are conflicts, not just low scores: a clearly different first or last
+ * name (Jaro-Winkler under ACRS_CONFLICT_JW, not an initial: twins and
+ * namesakes share everything else), a birth date that is not one typo away
+ * (a digit, two adjacent digits swapped, day and month swapped, one day
+ * apart) and M against F. A conflict keeps a candidate from being a match
+ * whatever its score: at most a possible match, for review.
  *
  * Decision per candidate: score >= match threshold (and no conflict):
  * match; >= possible threshold: possible (held for review, never sent);
- * else none. Every decision is logged with its score and no PHI (internal
+ * else none. A submitter's file holds a patient once, so when several of
+ * one submitter's patients match by demographics only the best stays a
+ * match, and none does when the runner-up is within ACRS_AMBIGUOUS of it
+ * (twins with similar names): the others become possible matches. Every decision is logged with its score and no PHI (internal
  * row ids, counts, scores). */
 #ifndef ADT_ACRS_MATCH_H
 #define ADT_ACRS_MATCH_H
@@ -54,6 +58,12 @@
 #define ACRS_W_ZIP_NO (-2.7)
 #define ACRS_W_CITY_NO (-2.7)
 #define ACRS_W_SEX_NO (-2.0)
+
+/* Score distance under which two of a submitter's patients are too close
+ * to tell apart. */
+#define ACRS_AMBIGUOUS 3.0
+/* Names less similar than this are a conflict. */
+#define ACRS_CONFLICT_JW 0.80
 
 #define ACRS_MATCH_IDS_MAX 8
 #define ACRS_MATCH_MEMBERS_MAX 4
@@ -95,7 +105,10 @@ struct acrs_hit {
 	double score;
 	enum acrs_decision decision;
 	bool by_ident;            /* matched by identifier */
-	bool conflict;            /* first name or DOB conflict */
+	bool conflict;            /* a name, DOB or sex conflict */
+	bool ambiguous;           /* another of the submitter's patients
+	                           * scored as well */
+	uint64_t submitter;       /* digest of the submitter's name */
 };
 
 struct acrs_match_result {

@@ -595,15 +595,15 @@ demo_visits(struct demo_data *d, struct demo_rng *r,
 		if (p->twin)
 			v->errors |= DEMO_ERR_TWIN;
 		/* Injected errors. */
-		if (demo_rng_pm(r, 80)) {
+		if (demo_rng_pm(r, 100)) {
 			demo_typo(r, dd->last, sizeof(dd->last));
 			v->errors |= DEMO_ERR_TYPO_LAST;
 		}
-		if (demo_rng_pm(r, 80)) {
+		if (demo_rng_pm(r, 100)) {
 			demo_typo(r, dd->first, sizeof(dd->first));
 			v->errors |= DEMO_ERR_TYPO_FIRST;
 		}
-		if (demo_rng_pm(r, 20)) {
+		if (demo_rng_pm(r, 30)) {
 			char t[40];
 
 			str_lcpy(t, dd->last, sizeof(t));
@@ -611,7 +611,7 @@ demo_visits(struct demo_data *d, struct demo_rng *r,
 			str_lcpy(dd->first, t, sizeof(dd->first));
 			v->errors |= DEMO_ERR_SWAP;
 		}
-		if (demo_rng_pm(r, 100)) {
+		if (demo_rng_pm(r, 150)) {
 			demo_street(r, streets, types, dd->street,
 			    sizeof(dd->street));
 			if (demo_rng_pm(r, 700)) {
@@ -625,7 +625,7 @@ demo_visits(struct demo_data *d, struct demo_rng *r,
 			}
 			v->errors |= DEMO_ERR_MOVED;
 		}
-		if (demo_rng_pm(r, 100)) {
+		if (demo_rng_pm(r, 120)) {
 			k = demo_rng_below(r, 100);
 			if (k < 35) {
 				dd->street[0] = '\0';
@@ -641,7 +641,7 @@ demo_visits(struct demo_data *d, struct demo_rng *r,
 			}
 			v->errors |= DEMO_ERR_MISSING;
 		}
-		if (demo_rng_pm(r, 30)) {
+		if (demo_rng_pm(r, 50)) {
 			int y = dd->dob / 10000, m = dd->dob / 100 % 100;
 			int day = dd->dob % 100;
 

@@ -3,7 +3,9 @@
  * ACRS files imported into a fresh store, every visit's patient matched.
  * Precision and recall count (visit, ACRS row) pairs: a pair is one care
  * team's submitter knowing the patient. Printed beside exact-match
- * matching; the test fails below precision 0.995 or recall 0.95. */
+ * matching; the test fails below precision 0.995 or recall 0.95.
+ * DG_ACRS_QUALITY_DEBUG=N with DG_ACRS_QUALITY_FP or _FN set prints the
+ * first N false matches or misses (synthetic data only). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,7 +28,10 @@
 
 #define TODAY 20261122
 
+static int debug_left;
+
 struct tally {
+	bool debug;
 	uint64_t tp, fp, fn;
 	uint64_t miss_by_err[8], fp_by_err[8];
 	uint64_t possible;
@@ -117,11 +122,37 @@ score_visit(struct store *s, const struct demo_data *d, size_t v,
 			t->tp++;
 			found++;
 		} else {
+			if (debug_left > 0 && t->debug &&
+			    getenv("DG_ACRS_QUALITY_FP") != NULL) {
+				struct acrs_person ap;
+				struct acrs_cand q;
+
+				debug_left--;
+				demo_data_visit_person(d, v, &ap);
+				acrs_match_normalize(&ap, &q);
+				printf("FP visit %zu err %#x score %.2f: q %s|%s|%d|%c|"
+				    "%s|%s|%s  c %s|%s|%d|%c|%s|%s|%s\n", v, errs,
+				    r->hits[i].score, q.last, q.first, q.dob, q.sex,
+				    q.street, q.city, q.zip5, c.last, c.first, c.dob,
+				    c.sex, c.street, c.city, c.zip5);
+			}
 			t->fp++;
 			for (unsigned b = 0; b < 8; b++)
 				if (errs & (1u << b))
 					t->fp_by_err[b]++;
 		}
+	}
+	if (found < nt && t->debug && debug_left > 0 &&
+	    getenv("DG_ACRS_QUALITY_FN") != NULL) {
+		struct acrs_person ap;
+		struct acrs_cand q;
+
+		debug_left--;
+		demo_data_visit_person(d, v, &ap);
+		acrs_match_normalize(&ap, &q);
+		printf("FN visit %zu err %#x hits %zu best %.2f: q %s|%s|%d|%c|%s|"
+		    "%s|%s truth %s\n", v, errs, r->n_hits, r->best, q.last,
+		    q.first, q.dob, q.sex, q.street, q.city, q.zip5, refs[0]);
 	}
 	if (found < nt) {
 		t->fn += nt - found;
@@ -189,6 +220,10 @@ test_acrs_match_meets_precision_and_recall_goals_on_labelled_set(
 	acrs_config_defaults(&set);
 	m = acrs_matcher_new(s, &set);
 	memset(&ours, 0, sizeof(ours));
+	ours.debug = true;
+	if ((env = getenv("DG_ACRS_QUALITY_DEBUG")) != NULL &&
+	    str_to_int(env, 0, 1000, &n) == 0)
+		debug_left = n;
 	memset(&base, 0, sizeof(base));
 	t0 = now_s();
 	for (size_t v = 0; v < demo_data_visits(d); v++) {
