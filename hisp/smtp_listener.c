@@ -472,6 +472,8 @@ on_close(void *arg, const char *reason)
 
 	log_info(s->id, "event=disconnect reason=%s messages=%u errors=%u",
 	    reason, s->messages, smtp_server_error_count(s->smtp));
+	/* An open transaction ends without a message. */
+	smtp_server_disconnected(s->smtp);
 	s->conn = NULL;
 	s->conn_closed = true;
 	uv_timer_stop(&s->timer);
