@@ -242,6 +242,11 @@ cms_der_sign(const struct signer *s, const char *key_id, X509 *cert,
 	buf_init(&si, BUF_UNLIMITED);
 	buf_init(&sd, BUF_UNLIMITED);
 	buf_init(&tmp, BUF_UNLIMITED);
+	/* One allocation each for the usual sizes. */
+	if (buf_reserve(&tbs, 512) != 0 || buf_reserve(&sig, 1024) != 0 ||
+	    buf_reserve(&si, 2048) != 0 || buf_reserve(&sd, 8192) != 0 ||
+	    buf_reserve(&tmp, 8192) != 0 || buf_reserve(der_r, 8192) != 0)
+		goto full;
 	if (EVP_Digest(data, n, md, &mdlen, sha256, NULL) != 1 ||
 	    gmtime_r(&now, &tm) == NULL) {
 		err_set(e, ERR_INTERNAL, "cannot hash the content");
@@ -440,7 +445,7 @@ cms_der_encrypt(STACK_OF(X509) *recips, const EVP_CIPHER *cipher, bool oaep,
 {
 	const uint8_t *coid;
 	size_t coid_len, nr = (size_t)sk_X509_num(recips);
-	uint8_t key[32], iv[16];
+	uint8_t key[32], iv[16], rnd[48];
 	int keylen = EVP_CIPHER_get_key_length(cipher), outl = 0, fin = 0;
 	EVP_CIPHER_CTX *ctx = NULL;
 	struct enc *ris = NULL;
@@ -468,11 +473,15 @@ cms_der_encrypt(STACK_OF(X509) *recips, const EVP_CIPHER *cipher, bool oaep,
 	buf_init(&head, BUF_UNLIMITED);
 	buf_init(&tmp, BUF_UNLIMITED);
 	ris = xcalloc(nr, sizeof(*ris));
-	if (RAND_priv_bytes(key, keylen) != 1 ||
-	    RAND_bytes(iv, sizeof(iv)) != 1) {
+	/* Key and IV from one call to the private generator. */
+	if (RAND_priv_bytes(rnd, keylen + (int)sizeof(iv)) != 1) {
+		OPENSSL_cleanse(rnd, sizeof(rnd));
 		err_set(e, ERR_TEMP, "no randomness");
 		goto out;
 	}
+	memcpy(key, rnd, (size_t)keylen);
+	memcpy(iv, rnd + keylen, sizeof(iv));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	/* The content. */
 	if (buf_reserve(&ct, n + 32) != 0 ||
 	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
