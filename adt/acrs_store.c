@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "adt/acrs_norm.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -44,6 +45,18 @@ static const struct {
 #define ACRS_STORE_NIDX (sizeof(acrs_store_indexes) / \
 	sizeof(acrs_store_indexes[0]))
 
+#define ACRS_REL_BATCH 32
+
+struct acrs_pending_rel {
+	int64_t patient;
+	char npi[11];
+	int rel;
+	char provider_name[ACRS_TEXT_MAX];
+	char organization[ACRS_TEXT_MAX];
+	int32_t last_seen, start_date, end_date;
+	bool restricted;
+};
+
 struct acrs_import {
 	struct store *s;
 	enum acrs_mode mode;
@@ -53,7 +66,11 @@ struct acrs_import {
 	/* The two statements of every row, prepared once: the cache hands
 	 * them out again after store_stmt_done(), and nothing else on this
 	 * connection uses their text during the import. */
-	struct store_stmt *st_pat, *st_rel;
+	struct store_stmt *st_pat, *st_rel, *st_rel_many;
+	/* Replace mode writes relationships ACRS_REL_BATCH at a time (one
+	 * statement of many rows costs less than many statements). */
+	struct acrs_pending_rel *pend;
+	size_t n_pend;
 	int64_t *pat_ids;  /* row id per patient ordinal of the file */
 	size_t pat_cap;
 	uint64_t rows;
@@ -158,6 +175,23 @@ acrs_store_import_begin(struct store *s, const struct acrs_import_opts *o,
 	    acrs_sql_rel_upsert : acrs_sql_rel_insert, e)) == NULL)
 		goto fail;
 	store_stmt_done(im->st_rel);
+	if (o->mode == ACRS_MODE_REPLACE) {
+		struct buf many;
+
+		buf_init(&many, BUF_UNLIMITED);
+		buf_append_str(&many, "INSERT INTO acrs_rel (patient, npi, "
+		    "relationship, provider_name, organization, last_seen, "
+		    "start_date, end_date, restricted) VALUES ");
+		for (int i = 0; i < ACRS_REL_BATCH; i++)
+			buf_append_str(&many, i ? ",(?,?,?,?,?,?,?,?,?)" :
+			    "(?,?,?,?,?,?,?,?,?)");
+		im->st_rel_many = store_prepare(s, buf_cstr(&many), e);
+		buf_release(&many);
+		if (im->st_rel_many == NULL)
+			goto fail;
+		store_stmt_done(im->st_rel_many);
+		im->pend = xcalloc(ACRS_REL_BATCH, sizeof(*im->pend));
+	}
 	*im_r = im;
 	return 0;
 fail:
@@ -217,6 +251,41 @@ acrs_store_import_patient(struct acrs_import *im, const struct acrs_rec *r,
 	return rc == -1 ? -1 : 0;
 }
 
+/* Writes the pending relationships: a full batch with the statement of
+ * many rows, a partial one row by row. */
+static int
+acrs_store_import_flush(struct acrs_import *im, struct err *e)
+{
+	bool many = im->n_pend == ACRS_REL_BATCH;
+	struct store_stmt *st = many ? im->st_rel_many : im->st_rel;
+	int rc = 0;
+
+	for (size_t i = 0; i < im->n_pend && rc != -1; i++) {
+		const struct acrs_pending_rel *p = &im->pend[i];
+		int b = many ? (int)i * 9 : 0;
+
+		store_bind_int(st, b + 1, p->patient);
+		store_bind_text(st, b + 2, p->npi);
+		store_bind_text(st, b + 3, acrs_file_rel_name(p->rel));
+		store_bind_text(st, b + 4, p->provider_name);
+		store_bind_text(st, b + 5, p->organization);
+		acrs_store_bind_date(st, b + 6, p->last_seen);
+		acrs_store_bind_date(st, b + 7, p->start_date);
+		acrs_store_bind_date(st, b + 8, p->end_date);
+		store_bind_int(st, b + 9, p->restricted ? 1 : 0);
+		if (!many) {
+			rc = store_step(st, e);
+			store_stmt_done(st);
+		}
+	}
+	if (many && rc != -1) {
+		rc = store_step(st, e);
+		store_stmt_done(st);
+	}
+	im->n_pend = 0;
+	return rc == -1 ? -1 : 0;
+}
+
 int
 acrs_store_import_add(struct acrs_import *im, const struct acrs_rec *r,
     struct err *e)
@@ -240,6 +309,25 @@ acrs_store_import_add(struct acrs_import *im, const struct acrs_rec *r,
 		im->pat_ids[r->patient_ord] = pid;
 	} else {
 		pid = im->pat_ids[r->patient_ord];
+	}
+	if (im->pend != NULL) {
+		struct acrs_pending_rel *p = &im->pend[im->n_pend++];
+
+		p->patient = pid;
+		memcpy(p->npi, r->npi, sizeof(p->npi));
+		p->rel = r->rel;
+		str_lcpy(p->provider_name, r->provider_name,
+		    sizeof(p->provider_name));
+		str_lcpy(p->organization, r->organization,
+		    sizeof(p->organization));
+		p->last_seen = r->last_seen;
+		p->start_date = r->start_date;
+		p->end_date = r->end_date;
+		p->restricted = r->restricted;
+		im->rows++;
+		if (im->n_pend == ACRS_REL_BATCH)
+			return acrs_store_import_flush(im, e);
+		return 0;
 	}
 	st = im->st_rel;
 	store_bind_int(st, 1, pid);
@@ -268,6 +356,7 @@ acrs_store_import_free(struct acrs_import **imp)
 		return;
 	*imp = NULL;
 	free(im->pat_ids);
+	free(im->pend);
 	free(im->submitter_name);
 	free(im);
 }
@@ -289,13 +378,22 @@ acrs_store_import_commit(struct acrs_import **imp,
 	struct store *s = im->s;
 	int64_t pats = 0, rels = 0;
 
+	if (im->n_pend > 0 && acrs_store_import_flush(im, e) == -1)
+		goto fail;
 	if (im->bulk) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (store_exec(s, "PRAGMA threads=2", e) == -1)
 			goto fail;
 		for (size_t i = 0; i < ACRS_STORE_NIDX; i++)
 			if (store_exec(s, acrs_store_indexes[i].create, e) ==
 			    -1)
 				goto fail;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("acrs", "import indexes=%zu rebuilt seconds=%.2f",
+		    ACRS_STORE_NIDX, (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 	if (im->mode == ACRS_MODE_REPLACE) {
 		pats = (int64_t)fs->patients;
@@ -313,12 +411,19 @@ acrs_store_import_commit(struct acrs_import **imp,
 	    im->mode == ACRS_MODE_DELTA ? "delta" : "replace", pats, rels,
 	    (int64_t)fs->bad, im->submitter) == -1)
 		goto fail;
-	if (store_commit(s, e) == -1) {
+	{
+		struct timespec t0, t1;
+		int rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = store_commit(s, e);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("acrs", "import commit=%s seconds=%.2f",
+		    rc == 0 ? "ok" : "failed", (double)(t1.tv_sec - t0.tv_sec) +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		acrs_store_import_free(imp);
-		return -1;
+		return rc;
 	}
-	acrs_store_import_free(imp);
-	return 0;
 fail:
 	acrs_store_import_abort(imp);
 	return -1;

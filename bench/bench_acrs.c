@@ -258,6 +258,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	acrs_config_defaults(&set);
+	log_set_level(LOG_LEVEL_INFO); /* the import's phase lines */
 	o.submitter = "BENCH";
 	o.cache_bytes = set.import_cache;
 	if (acrs_import_file(s, csv, &o, &res, &e) == -1 || !res.committed) {
@@ -265,6 +266,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t_imp = res.seconds;
+	log_set_level(LOG_LEVEL_WARN);
 	printf("validate only (baseline): %.1f s wall, %.0f rows/s; %.1f "
 	    "CPU-s\n", t_val, (double)rows / t_val, c_val);
 	printf("import: %llu rows in %.1f s: %.0f rows/s (goal >= 200000), "
