@@ -428,6 +428,7 @@ bench_mllp(const struct msgset *s, double secs)
 	struct loop_thread lt = {0};
 	struct store_writer *w = NULL;
 	struct store_writer_opts wo = {0};
+	const char *delay = getenv("DG_COMMIT_DELAY_US");
 	struct mllp_server *srv = NULL;
 	struct mllp_server_opts o;
 	struct err e;
@@ -438,6 +439,9 @@ bench_mllp(const struct msgset *s, double secs)
 		fprintf(stderr, "bench_hl7: setup failed\n");
 		return;
 	}
+	/* The daemon's [store] commit_delay, to compare. */
+	wo.commit_delay_us = delay != NULL ? (unsigned)strtoul(delay, NULL, 10)
+	    : 0;
 	db = xasprintf("%s/bench.db", dirt);
 	if (loop_new(&lt.l, &e) != 0) {
 		fprintf(stderr, "bench_hl7: %s\n", e.msg);

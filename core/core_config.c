@@ -23,6 +23,9 @@ const struct config_def core_config_defs[] = {
 	    "time given to in-flight work at shutdown"},
 	{"store", "batch_max", CONFIG_INT, "512", 1, 100000,
 	    "write jobs per group commit"},
+	{"store", "commit_delay", CONFIG_DURATION, "0", 0, 100,
+	    "under concurrent load, wait this long for more writes to share "
+	    "a commit (e.g. 1ms)"},
 	{"store", "busy_timeout", CONFIG_DURATION, "5s", 0, 600000,
 	    "how long a connection waits for a lock"},
 	CONFIG_DEF_END,

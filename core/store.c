@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -796,6 +797,8 @@ struct store_writer {
 	struct store_job *head, **tailp; /* the queue, under mu */
 	bool stopping;                   /* under mu */
 	unsigned batch_max;
+	unsigned commit_delay_us;
+	unsigned last_batch; /* jobs in the previous batch */
 	struct loop *loop;
 	atomic_uint_least64_t n_batches, n_jobs, n_failed_batches;
 	/* The checkpointer: its own connection and thread. */
@@ -997,6 +1000,22 @@ store_writer_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			break;
 		}
+		/* Under concurrent load, wait a moment for more jobs so that
+		 * they share this fsync (PostgreSQL's commit_delay). */
+		if (w->commit_delay_us > 0 && w->last_batch > 1 &&
+		    !w->stopping) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)w->commit_delay_us * 1000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0 &&
+			    !w->stopping)
+				;
+		}
 		batch = last = w->head;
 		while (last->next != NULL && n < w->batch_max) {
 			last = last->next;
@@ -1006,6 +1025,7 @@ store_writer_main(void *arg)
 		if (w->head == NULL)
 			w->tailp = &w->head;
 		last->next = NULL;
+		w->last_batch = n;
 		pthread_mutex_unlock(&w->mu);
 		store_writer_batch(w, batch, n);
 	}
@@ -1027,6 +1047,7 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
 	pthread_mutex_init(&w->ckpt_mu, NULL);
 	pthread_cond_init(&w->ckpt_cv, NULL);
 	pthread_mutex_init(&w->ckpt_run_mu, NULL);
+	w->commit_delay_us = o != NULL ? o->commit_delay_us : 0;
 	w->batch_max = o != NULL && o->batch_max > 0 ? o->batch_max
 	                                             : STORE_BATCH_MAX_DEFAULT;
 	w->loop = o != NULL ? o->loop : NULL;

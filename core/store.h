@@ -111,6 +111,9 @@ typedef void store_done_fn(void *arg, int status, const struct err *e);
 
 struct store_writer_opts {
 	unsigned batch_max;   /* jobs per transaction; 0: 512 */
+	/* Under concurrent load (the last batch had several jobs), wait this
+	 * long for more jobs before committing; 0: never. */
+	unsigned commit_delay_us;
 	struct loop *loop;    /* where done runs; NULL: the writer thread */
 };
 

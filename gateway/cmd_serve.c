@@ -136,6 +136,8 @@ serve_run(struct instance *in)
 	    (uint64_t)config_int(in->cfg, "core", "shutdown_grace"));
 	wo.loop = ctx.loop;
 	wo.batch_max = (unsigned)config_int(in->cfg, "store", "batch_max");
+	wo.commit_delay_us = (unsigned)config_int(in->cfg, "store",
+	    "commit_delay") * 1000;
 	if (store_writer_new(config_path(in->cfg, "core", "store"), &wo,
 	    &ctx.writer, &e) != 0) {
 		cmd_fail("store: %s", e.msg);
