@@ -21,7 +21,7 @@ const struct cmd gateway_commands[] = {
 	{"address", "mailboxes and service addresses: add|list|remove|passwd",
 	    cmd_address},
 	{"queue", "the mail queue: list|show|retry|delete", cmd_queue},
-	{"message", "seal or open a Direct message (the S/MIME agent)",
+	{"message", "S/MIME agent (seal|open), delivery tracking (status|list)",
 	    cmd_message},
 	{"adt", "HL7 ADT intake: send|list|show|parse", cmd_adt},
 	{"directory", "Health Directory: import|show|export|route",

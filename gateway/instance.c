@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adt/acrs_config.h"
 #include "adt/adt_config.h"
 #include "certs/certs_config.h"
 #include "certs/discover_config.h"
@@ -24,6 +25,7 @@ static const struct config_def *const instance_tables[] = {
 	hisp_config_defs,
 	queue_config_defs,
 	adt_config_defs,
+	acrs_config_defs,
 	gateway_config_defs,
 	NULL,
 };
