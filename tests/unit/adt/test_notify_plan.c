@@ -13,6 +13,7 @@
 #include "adt/acrs_import.h"
 #include "adt/acrs_match.h"
 #include "adt/directory_import.h"
+#include "adt/notify.h"
 #include "adt/notify_config.h"
 #include "adt/notify_plan.h"
 #include "core/store.h"
@@ -279,6 +280,44 @@ test_notify_plan_unknown_patient_notifies_nobody(void **state)
 	    " step = 'match' AND instr(detail, ?) > 0", "decision=none"), 1);
 }
 
+static void
+test_notify_plan_digest_gathers_the_day_into_one_message(void **state)
+{
+	struct fx *f = *state;
+	struct notify_apply_stats st;
+	unsigned n = 0;
+	struct err e;
+
+	/* Dr Brown wants a daily digest at 07:00. */
+	assert_int_equal(store_run(f->s, &e, "INSERT INTO dir_preference"
+	    " (owner_npi, format, timing) VALUES (?, 'hl7+text', '07:00')",
+	    "s", "1444444446"), 0);
+	add_adt(f, "D1", "A01", "P", "V500", "");
+	add_adt(f, "D2", "A03", "P", "V500", "");
+	run(f, 2, &st);
+	assert_int_equal(st.digest, 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM queue_msg WHERE"
+	    " instr(CAST(body AS TEXT), ?) > 0", "dr.brown@b.example"), 0);
+	/* Not due yet: nothing. */
+	assert_int_equal(notify_digest_run(f->s, "notify@a.example", NOW_MS,
+	    &n, &e), 0);
+	assert_int_equal(n, 0);
+	/* The next morning: one message with both events. */
+	assert_int_equal(notify_digest_run(f->s, "notify@a.example",
+	    NOW_MS + INT64_C(86400000), &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM queue_msg WHERE"
+	    " instr(CAST(body AS TEXT), ?) > 0", "adt-2.hl7"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM queue_msg WHERE"
+	    " instr(CAST(body AS TEXT), ?) > 0", "daily digest (2)"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " kind = 'digest' AND state = ?", "queued"), 2);
+	/* Sent once. */
+	assert_int_equal(notify_digest_run(f->s, "notify@a.example",
+	    NOW_MS + INT64_C(86400000) * 2, &n, &e), 0);
+	assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
@@ -301,6 +340,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_notify_plan_unknown_patient_notifies_nobody, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_plan_digest_gathers_the_day_into_one_message,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
