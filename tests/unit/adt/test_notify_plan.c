@@ -318,6 +318,37 @@ test_notify_plan_digest_gathers_the_day_into_one_message(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void
+test_notify_plan_a40_links_identities_and_never_fans_out(void **state)
+{
+	struct fx *f = *state;
+	struct notify_apply_stats st;
+	const char *a40 = "MSH|^~\\&|EHR|HOSP|DG|DG|20261120||ADT^A40^ADT_A39|"
+	    "M1|P|2.5.1\rEVN|A40|20261120\rPID|1||N77^^^HOSP2^MR||SMITH^JO||"
+	    "19700707|F\rMRG|G1^^^CLINIC^MR\r";
+	const char *a01 = "MSH|^~\\&|EHR|HOSP|DG|DG|20261120||ADT^A01^ADT_A01|"
+	    "M2|P|2.5.1\rEVN|A01|20261120\rPID|1||N77^^^HOSP2^MR||SMITH^JO||"
+	    "19700707|F\rPV1|1|I|||||||||||||||||||V900\r";
+	struct err e;
+
+	assert_int_equal(store_run(f->s, &e, "INSERT INTO adt_event (received,"
+	    " channel, sender, facility, control_id, msg_type, event, size,"
+	    " raw, state_changed) VALUES (1, 'cli', 't', 'HOSP', 'M1', 'ADT',"
+	    " 'A40', 1, ?, 1)", "b", a40, strlen(a40)), 0);
+	run(f, 1, &st);
+	assert_int_equal(st.direct + st.mllp + st.digest, 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM acrs_link WHERE"
+	    " ident = ?", "N77"), 1);
+	/* The next ADT under the new identifier reaches the care team. */
+	assert_int_equal(store_run(f->s, &e, "INSERT INTO adt_event (received,"
+	    " channel, sender, facility, control_id, msg_type, event, size,"
+	    " raw, state_changed) VALUES (1, 'cli', 't', 'HOSP', 'M2', 'ADT',"
+	    " 'A01', 1, ?, 1)", "b", a01, strlen(a01)), 0);
+	run(f, 1, &st);
+	assert_int_equal(st.direct, 2);
+	assert_int_equal(st.mllp, 1);
+}
+
 int
 main(void)
 {
@@ -342,6 +373,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_notify_plan_digest_gathers_the_day_into_one_message,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_plan_a40_links_identities_and_never_fans_out,
 		    setup, teardown),
 	};
 
