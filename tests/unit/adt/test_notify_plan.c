@@ -349,6 +349,31 @@ test_notify_plan_a40_links_identities_and_never_fans_out(void **state)
 	assert_int_equal(st.mllp, 1);
 }
 
+static void
+test_notify_plan_possible_match_is_held_for_review_not_sent(void **state)
+{
+	struct fx *f = *state;
+	struct notify_apply_stats st;
+	/* Same family, birth date and address, another first name (a twin):
+	 * at most a possible match. */
+	const char *a01 = "MSH|^~\\&|EHR|HOSP|DG|DG|20261120||ADT^A01^ADT_A01|"
+	    "P1|P|2.5.1\rEVN|A01|20261120\rPID|1||Z1^^^OTHER^MR||DOE^MARY||"
+	    "19800101|F|||12 MAIN ST^^LANSING^MI^48906\r"
+	    "PV1|1|I|||||||||||||||||||V800\r";
+	struct err e;
+
+	assert_int_equal(store_run(f->s, &e, "INSERT INTO adt_event (received,"
+	    " channel, sender, facility, control_id, msg_type, event, size,"
+	    " raw, state_changed) VALUES (1, 'cli', 't', 'HOSP', 'P1', 'ADT',"
+	    " 'A01', 1, ?, 1)", "b", a01, strlen(a01)), 0);
+	run(f, 1, &st);
+	assert_int_equal(st.direct + st.mllp + st.digest, 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM notify_audit WHERE"
+	    " step = 'held' AND instr(detail, ?) > 0", "possible_match"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM acrs_review WHERE"
+	    " state = 'pending' AND event_ref = ?", "P1"), 1);
+}
+
 int
 main(void)
 {
@@ -376,6 +401,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_notify_plan_a40_links_identities_and_never_fans_out,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_plan_possible_match_is_held_for_review_not_sent,
 		    setup, teardown),
 	};
 
