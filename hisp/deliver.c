@@ -134,58 +134,92 @@ deliver_mdn(struct deliver_ctx *ctx, struct queue_task *t,
 	buf_release(&out);
 }
 
+/* A report names at most this many recipients we look at (a DSN from a
+ * relay lists every recipient of the message it gave up on). */
+#define DELIVER_REPORT_MAX_RCPTS 100
+
 struct apply_job {
 	const struct mdn_report *r;
+	size_t n;
 	const char *qid;
 	const struct track_opts *o;
-	enum track_verdict v;
+	enum track_verdict *v;
 };
 
+/* Every recipient of the report in one transaction. */
 static int
 apply_write(struct store *s, void *arg, struct err *e)
 {
 	struct apply_job *j = arg;
+	int64_t now = (int64_t)time(NULL);
 
-	return track_apply(s, j->r, j->qid, (int64_t)time(NULL), j->o, &j->v,
-	    e);
+	for (size_t i = 0; i < j->n; i++)
+		if (track_apply(s, &j->r[i], j->qid, now, j->o, &j->v[i],
+		    e) != 0)
+			return -1;
+	return 0;
 }
 
 /* A report (MDN or DSN) for a message we sent: tracking decides whether
- * the sender hears of it. */
+ * the sender hears of it: when it is news for any recipient it names. */
 static void
 deliver_report(struct deliver_ctx *ctx, struct store *s,
     struct queue_task *t, struct queue_rcpt_result *res, const char *from,
     const uint8_t *c, size_t cl)
 {
-	struct mdn_report r;
+	struct mdn_report *r = xcalloc(1, sizeof(*r));
+	enum track_verdict *v;
 	struct apply_job j = {0};
+	bool forward = false, known = false;
+	size_t n = 1;
 	struct err e;
-	int rc = mdn_parse(c, cl, &r, &e);
+	int rc = mdn_parse(c, cl, &r[0], &e);
 
 	if (rc <= 0) {
 		/* Not one we can read: it goes to the mailbox as it is. */
 		if (rc < 0)
 			log_warn(t->id, "event=report_unreadable to=<%s>"
 			    " reason=\"%s\"", res->rcpt, e.msg);
+		free(r);
 		deliver_to(ctx, s, res, from, c, cl);
 		return;
 	}
-	j.r = &r;
+	while (n < DELIVER_REPORT_MAX_RCPTS) {
+		struct mdn_report next;
+
+		if (mdn_parse_rcpt(c, cl, n, &next, &e) != 1)
+			break;
+		r = xreallocarray(r, n + 1, sizeof(*r));
+		r[n++] = next;
+	}
+	v = xcalloc(n, sizeof(*v));
+	j.r = r;
+	j.n = n;
 	j.qid = t->id;
 	j.o = &ctx->track;
+	j.v = v;
 	if (store_writer_run(ctx->writer, apply_write, &j, &e) != 0) {
 		from_err(res, "tracking", &e);
+		free(v);
+		free(r);
 		return;
 	}
-	log_info(t->id, "event=report kind=%s disposition=%s orig=%s rcpt=<%s>"
-	    " verdict=%s", r.is_dsn ? "dsn" : "mdn",
-	    mdn_disposition_name(r.disposition), r.orig_message_id,
-	    r.final_recipient, track_verdict_name(j.v));
-	if (j.v == TRACK_FORWARD)
+	for (size_t i = 0; i < n; i++) {
+		log_info(t->id, "event=report kind=%s disposition=%s orig=%s"
+		    " rcpt=<%s> verdict=%s", r[i].is_dsn ? "dsn" : "mdn",
+		    mdn_disposition_name(r[i].disposition),
+		    r[i].orig_message_id, r[i].final_recipient,
+		    track_verdict_name(v[i]));
+		forward = forward || v[i] == TRACK_FORWARD;
+		known = known || v[i] != TRACK_UNKNOWN;
+	}
+	free(v);
+	free(r);
+	if (forward)
 		deliver_to(ctx, s, res, from, c, cl);
 	else
-		set_result(res, QUEUE_DELIVERED, "2.0.0", j.v == TRACK_UNKNOWN ?
-		    "dropped" : "suppressed", "%s", j.v == TRACK_UNKNOWN ?
+		set_result(res, QUEUE_DELIVERED, "2.0.0", !known ? "dropped" :
+		    "suppressed", "%s", !known ?
 		    "report for an unknown message" :
 		    "duplicate or late report");
 }

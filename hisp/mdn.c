@@ -120,8 +120,21 @@ param(const char *v, const char *name, char *dst, size_t size)
 struct fields {
 	struct mdn_report *r;
 	int group;
-	bool seen_recipient;
+	/* Per-recipient fields (Final-Recipient, Action, Status,
+	 * Diagnostic-Code) are taken from recipient want only; cur counts
+	 * the Final-Recipient fields seen, -1 before the first. */
+	size_t want;
+	long cur;
 };
+
+/* Does a per-recipient field belong to the recipient asked for? Before
+ * any Final-Recipient only for the first (a writer that puts Action
+ * ahead of the recipient). */
+static bool
+fields_ours(const struct fields *f)
+{
+	return f->cur < 0 ? f->want == 0 : (size_t)f->cur == f->want;
+}
 
 static void
 trim_copy(char *dst, size_t size, const char *p, size_t n)
@@ -152,9 +165,9 @@ field(struct fields *f, const char *name, size_t nn, const char *v)
 	} else if (str_span_caseeq(name, nn, "Final-Recipient")) {
 		const char *semi = strchr(v, ';');
 
-		if (f->seen_recipient)
+		f->cur++;
+		if ((size_t)f->cur != f->want)
 			return;
-		f->seen_recipient = true;
 		v = semi != NULL ? semi + 1 : v;
 		while (*v == ' ' || *v == '\t')
 			v++;
@@ -186,7 +199,8 @@ field(struct fields *f, const char *name, size_t nn, const char *v)
 		else if (strncasecmp(d, "displayed", 9) == 0)
 			r->disposition = MDN_DISPATCHED;
 	} else if (str_span_caseeq(name, nn, "Action")) {
-		if (!f->seen_recipient && r->disposition != MDN_NONE)
+		if (!fields_ours(f) ||
+		    (f->cur < 0 && r->disposition != MDN_NONE))
 			return;
 		if (strncasecmp(v, "failed", 6) == 0)
 			r->disposition = MDN_FAILED;
@@ -195,11 +209,13 @@ field(struct fields *f, const char *name, size_t nn, const char *v)
 		else
 			r->disposition = MDN_DELIVERED;
 	} else if (str_span_caseeq(name, nn, "Status")) {
-		if (r->status[0] == '\0')
+		if (fields_ours(f) && r->status[0] == '\0')
 			str_lcpy(r->status, v, sizeof(r->status));
+	} else if (str_span_caseeq(name, nn, "Diagnostic-Code")) {
+		if (fields_ours(f) && r->detail[0] == '\0')
+			str_lcpy(r->detail, v, sizeof(r->detail));
 	} else if (str_span_caseeq(name, nn, "Failure") ||
-	    str_span_caseeq(name, nn, "Error") ||
-	    str_span_caseeq(name, nn, "Diagnostic-Code")) {
+	    str_span_caseeq(name, nn, "Error")) {
 		if (r->detail[0] == '\0')
 			str_lcpy(r->detail, v, sizeof(r->detail));
 	} else if (str_span_caseeq(name, nn,
@@ -268,6 +284,13 @@ int
 mdn_parse(const uint8_t *msg, size_t len, struct mdn_report *r,
     struct err *e)
 {
+	return mdn_parse_rcpt(msg, len, 0, r, e);
+}
+
+int
+mdn_parse_rcpt(const uint8_t *msg, size_t len, size_t index,
+    struct mdn_report *r, struct err *e)
+{
 	char boundary[200], type[64], delim[210];
 	struct buf ct;
 	struct fields f = {0};
@@ -297,6 +320,8 @@ mdn_parse(const uint8_t *msg, size_t len, struct mdn_report *r,
 	}
 	buf_release(&ct);
 	f.r = r;
+	f.want = index;
+	f.cur = -1;
 	hl = header_section_len(msg, len);
 	body = (const char *)msg + hl;
 	dl = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
@@ -357,6 +382,11 @@ mdn_parse(const uint8_t *msg, size_t len, struct mdn_report *r,
 			str_lcpy(r->orig_message_id, buf_cstr(&v),
 			    sizeof(r->orig_message_id));
 		buf_release(&v);
+	}
+	/* Past the last recipient: no more (the first must exist). */
+	if (index > 0 && r->final_recipient[0] == '\0') {
+		memset(r, 0, sizeof(*r));
+		return 0;
 	}
 	if (r->disposition == MDN_NONE)
 		return err_set(e, ERR_PROTO, "report without a disposition");

@@ -59,5 +59,11 @@ struct mdn_report {
  * examined, fields of 998 characters. */
 int mdn_parse(const uint8_t *msg, size_t len, struct mdn_report *r,
     struct err *e);
+/* The same for the index-th recipient of the report (0: the first, as
+ * mdn_parse). A DSN may list several recipients, each with its own
+ * Action, Status and Diagnostic-Code; only that recipient's group is read
+ * for them. 0 also when the report has no recipient index (index > 0). */
+int mdn_parse_rcpt(const uint8_t *msg, size_t len, size_t index,
+    struct mdn_report *r, struct err *e);
 
 #endif
