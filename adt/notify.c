@@ -109,11 +109,13 @@ notify_work(void *arg)
 	if (rc == 0) {
 		if (!n->warned_sender)
 			log_warn(NULL, "event=notify_no_sender reason=\"no "
-			    "address of kind notify%s%s\"", n->set.from[0] ?
-			    ": " : "", n->set.from);
+			    "address of kind notify with a signing "
+			    "certificate%s%s\"", n->set.from[0] ? ": " : "",
+			    n->set.from);
 		n->warned_sender = true;
 		n->from[0] = '\0';
-	}
+	} else
+		n->warned_sender = false;
 	n->full = cnt == max;
 	n->plans = xcalloc(cnt, sizeof(*n->plans));
 	for (unsigned i = 0; i < cnt; i++) {

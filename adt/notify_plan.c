@@ -763,6 +763,24 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 	return intake_set_state(s, p->adt, p->state, now_ms, e);
 }
 
+/* Whether address (or its domain) has a signing certificate that is
+ * valid now. 1 / 0 / -1. */
+static int
+notify_plan_signs(struct store *s, const char *address, struct err *e)
+{
+	const char *dom = strchr(address, '@');
+	int64_t n = 0;
+
+	if (dom == NULL)
+		return 0;
+	if (store_query_int(s, &n, e, "SELECT count(*) FROM cert_key WHERE"
+	    " (owner = ? OR (kind = 'domain' AND domain = ?))"
+	    " AND der IS NOT NULL AND (not_after IS NULL OR not_after >"
+	    " strftime('%s','now'))", "ss", address, dom + 1) < 0)
+		return -1;
+	return n > 0;
+}
+
 int
 notify_plan_sender(struct store *s, const char *from, char *dst, size_t size,
     struct err *e)
@@ -779,15 +797,14 @@ notify_plan_sender(struct store *s, const char *from, char *dst, size_t size,
 		if (k != ADDRESS_NOTIFY)
 			return 0;
 		str_lcpy(dst, from, size);
-		return 1;
+		return notify_plan_signs(s, dst, e);
 	}
 	if (address_list(s, NULL, &v, &n, e) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && rc == 0; i++)
 		if (v[i].kind == ADDRESS_NOTIFY) {
 			str_lcpy(dst, v[i].address, size);
-			rc = 1;
-			break;
+			rc = notify_plan_signs(s, dst, e);
 		}
 	address_info_free(&v, n);
 	return rc;

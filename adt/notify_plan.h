@@ -124,7 +124,10 @@ int notify_plan_audit(struct store *s, int64_t adt, int64_t now_ms,
     const char *detail, struct err *e);
 
 /* The Direct sender: from when not "", else the first address of kind
- * notify. 1 found (dst), 0 none, -1 store error. */
+ * notify; either must have a signing certificate (its own or its
+ * domain's) valid now. 1 found (dst), 0 none, -1 store error. Without
+ * one, Direct notifications are recorded as failed (reason no_sender)
+ * and the daemon warns; MLLP notifications go on. */
 int notify_plan_sender(struct store *s, const char *from, char *dst,
     size_t size, struct err *e);
 

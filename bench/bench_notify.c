@@ -301,7 +301,10 @@ load(struct store *s, const char *dir, unsigned patients)
 	if (store_run(s, &e, "INSERT INTO domain (name) VALUES ('a.test')",
 	    "") != 0 ||
 	    store_run(s, &e, "INSERT INTO address (address, domain, kind)"
-	    " VALUES ('notify@a.test', 'a.test', 'notify')", "") != 0) {
+	    " VALUES ('notify@a.test', 'a.test', 'notify')", "") != 0 ||
+	    store_run(s, &e, "INSERT INTO cert_key (kind, owner, domain,"
+	    " spki_fp, fingerprint, der) VALUES ('domain', 'a.test', 'a.test',"
+	    " 'bench', 'bench', x'00')", "") != 0) {
 		fprintf(stderr, "address: %s\n", e.msg);
 		exit(1);
 	}
