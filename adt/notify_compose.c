@@ -248,6 +248,71 @@ notify_person(const struct hl7_msg *m, const char *seg_field, int xcn,
 	buf_release(&b);
 }
 
+static bool
+notify_utf8_valid(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = p[i];
+		size_t k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			k = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			k = 2;
+		else if (c >= 0xF0 && c <= 0xF4)
+			k = 3;
+		else
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if (i + j >= n || (p[i + j] & 0xC0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Text that is not UTF-8 is taken as Windows-1252 (what many feeds send
+ * whatever MSH-18 says) and transcoded for reading. */
+static void
+notify_to_utf8(struct buf *out, size_t start)
+{
+	static const uint16_t cp1252[32] = {
+		0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+		0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
+		0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+		0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+	};
+	struct buf t;
+
+	if (notify_utf8_valid(out->data + start, out->len - start))
+		return;
+	buf_init(&t, BUF_UNLIMITED);
+	for (size_t i = start; i < out->len; i++) {
+		uint8_t c = out->data[i];
+		unsigned u = c < 0x80 ? c : c < 0xA0 ? cp1252[c - 0x80] : c;
+
+		if (u < 0x80)
+			buf_putc(&t, (uint8_t)u);
+		else if (u < 0x800) {
+			buf_putc(&t, (uint8_t)(0xC0 | (u >> 6)));
+			buf_putc(&t, (uint8_t)(0x80 | (u & 0x3F)));
+		} else {
+			buf_putc(&t, (uint8_t)(0xE0 | (u >> 12)));
+			buf_putc(&t, (uint8_t)(0x80 | ((u >> 6) & 0x3F)));
+			buf_putc(&t, (uint8_t)(0x80 | (u & 0x3F)));
+		}
+	}
+	buf_truncate(out, start);
+	buf_append(out, t.data, t.len);
+	buf_release(&t);
+}
+
 int
 notify_compose_summary(const struct hl7_msg *m, const char *event,
     int retraction, int test, struct buf *out)
@@ -365,6 +430,7 @@ notify_compose_summary(const struct hl7_msg *m, const char *event,
 	notify_get(m, "MSH-10", v, sizeof(v));
 	notify_line(out, "Message control ID:", v);
 	buf_append_str(out, "\r\nThe HL7 message is attached (text/hl7v2).\r\n");
+	notify_to_utf8(out, start);
 	buf_release(&t);
 	return out->len > start ? 0 : -1;
 }

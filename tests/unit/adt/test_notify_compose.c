@@ -109,6 +109,34 @@ test_notify_compose_summary_reads_like_a_notice(void **state)
 }
 
 static void
+test_notify_compose_summary_transcodes_windows_1252(void **state)
+{
+	const char *cp = "MSH|^~\\&|EHR|HOSP|DG|DG|20261101||ADT^A01|C9|P|"
+	    "2.5.1\rPID|1||G1||M\xDC" "LLER^REN\xC9" "E\x92" "S||19800101|F\r";
+	const char *utf = "MSH|^~\\&|EHR|HOSP|DG|DG|20261101||ADT^A01|C9|P|"
+	    "2.5.1\rPID|1||G1||M\xC3\x9C" "LLER^REN\xC3\x89" "E||19800101|F\r";
+	struct hl7_msg *m = NULL;
+	struct buf out;
+	struct err e;
+
+	(void)state;
+	buf_init(&out, BUF_UNLIMITED);
+	assert_int_equal(hl7_parse(cp, strlen(cp), &m, &e), 0);
+	notify_compose_summary(m, "A01", 0, 0, &out);
+	if (strstr(buf_cstr(&out), "REN\xC3\x89" "E\xE2\x80\x99" "S M\xC3\x9C" "LLER") ==
+	    NULL)
+		fail_msg("got:\n%s", buf_cstr(&out));
+	hl7_msg_free(&m);
+	buf_reset(&out);
+	/* UTF-8 stays as it is. */
+	assert_int_equal(hl7_parse(utf, strlen(utf), &m, &e), 0);
+	notify_compose_summary(m, "A01", 0, 0, &out);
+	assert_non_null(strstr(buf_cstr(&out), "REN\xC3\x89" "E M\xC3\x9C" "LLER"));
+	hl7_msg_free(&m);
+	buf_release(&out);
+}
+
+static void
 test_notify_compose_direct_message_has_the_packaging(void **state)
 {
 	const void *parts[] = {adt};
@@ -168,6 +196,8 @@ main(void)
 		    test_notify_compose_z_segment_set_is_configurable),
 		cmocka_unit_test(
 		    test_notify_compose_summary_reads_like_a_notice),
+		cmocka_unit_test(
+		    test_notify_compose_summary_transcodes_windows_1252),
 		cmocka_unit_test(
 		    test_notify_compose_direct_message_has_the_packaging),
 		cmocka_unit_test(test_notify_compose_message_ids_are_unique),
