@@ -16,8 +16,9 @@ const struct config_def acrs_config_defs[] = {
 	    "a provider seen within this many months is active"},
 	{"acrs", "candidates_max", CONFIG_INT, "1000", 10, 100000,
 	    "candidates read per blocking key"},
-	{"acrs", "import_cache", CONFIG_SIZE, "512M", 1048576,
-	    INT64_C(68719476736), "SQLite page cache used by an import"},
+	{"acrs", "import_cache", CONFIG_SIZE, "2G", 1048576,
+	    INT64_C(68719476736), "SQLite page cache used by an import (a "
+	    "roster that fits is written once, at commit)"},
 	CONFIG_DEF_END,
 };
 
@@ -29,7 +30,7 @@ acrs_config_defaults(struct acrs_settings *s_r)
 	s_r->similarity = 0.90;
 	s_r->lookback_months = 24;
 	s_r->candidates_max = 1000;
-	s_r->import_cache = INT64_C(512) << 20;
+	s_r->import_cache = INT64_C(2) << 30;
 }
 
 static int

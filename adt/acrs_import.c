@@ -119,6 +119,7 @@ static bool
 acrs_pipe_deliver(struct acrs_pipe *pp, const struct acrs_rec *rec)
 {
 	size_t h = pp->head;
+	bool stop;
 
 	pp->slot[h][pp->count[h]++] = *rec;
 	if (pp->count[h] < ACRS_PIPE_BATCH)
@@ -130,9 +131,9 @@ acrs_pipe_deliver(struct acrs_pipe *pp, const struct acrs_rec *rec)
 	while (pp->filled == ACRS_PIPE_SLOTS && !pp->stop)
 		pthread_cond_wait(&pp->cv, &pp->mu);
 	pp->count[pp->head] = 0;
-	h = pp->stop;
+	stop = pp->stop;
 	pthread_mutex_unlock(&pp->mu);
-	return !h;
+	return !stop;
 }
 
 static void *

@@ -13,6 +13,8 @@ struct acrs_matcher {
 	const struct acrs_settings *set;
 	int64_t *ids;
 	size_t n_ids;
+	struct acrs_cand *cands;
+	size_t n_cands, cap_cands;
 };
 
 const char *
@@ -231,6 +233,7 @@ acrs_matcher_free(struct acrs_matcher **mp)
 		return;
 	*mp = NULL;
 	free(m->ids);
+	free(m->cands);
 	free(m);
 }
 
@@ -289,25 +292,52 @@ acrs_match_exclusive(struct acrs_match_result *r)
 	}
 }
 
-/* Candidates from the blocking keys into m->ids. */
+/* Only a candidate whose first or last name is near the query's (straight,
+ * crosswise, or an initial) can become a match; the others are not read
+ * further. */
+static bool
+acrs_match_keep(void *arg, const char *last, const char *first)
+{
+	const struct acrs_cand *q = arg;
+
+	if (q->last[0] == '\0' || q->first[0] == '\0' || last[0] == '\0' ||
+	    first[0] == '\0')
+		return true;
+	return !acrs_match_name_conflict(q->first, first,
+	    acrs_norm_jw(q->first, first)) ||
+	    !acrs_match_name_conflict(q->last, last,
+	    acrs_norm_jw(q->last, last)) ||
+	    !acrs_match_name_conflict(q->first, last,
+	    acrs_norm_jw(q->first, last)) ||
+	    !acrs_match_name_conflict(q->last, first,
+	    acrs_norm_jw(q->last, first));
+}
+
+/* Candidates from the blocking keys into m->cands. */
 static int
 acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
     bool dob_only, struct err *e)
 {
 	int max = m->set->candidates_max;
 
-	m->n_ids = 0;
-	if (acrs_store_by_key(m->s, ACRS_KEY_DOB, q->dob, max, &m->ids,
-	    &m->n_ids, e) == -1)
+	m->n_cands = 0;
+	acrs_store_keep_fn *keep = dob_only ? NULL : acrs_match_keep;
+	void *arg = (void *)(uintptr_t)q;
+
+	if (acrs_store_block(m->s, ACRS_KEY_DOB, q->dob, max, keep, arg,
+	    &m->cands, &m->n_cands, &m->cap_cands, e) == -1)
 		return -1;
 	if (dob_only)
 		return 0;
-	if (acrs_store_by_key(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
-	    q->last, q->first, q->sex), max, &m->ids, &m->n_ids, e) == -1 ||
-	    acrs_store_by_key(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
-	    q->first, q->last, q->sex), max, &m->ids, &m->n_ids, e) == -1 ||
-	    acrs_store_by_key(m->s, ACRS_KEY_PHONE, acrs_norm_key_phone(
-	    q->phone, q->dob), max, &m->ids, &m->n_ids, e) == -1)
+	if (acrs_store_block(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
+	    q->last, q->first, q->sex), max, keep, arg, &m->cands,
+	    &m->n_cands, &m->cap_cands, e) == -1 ||
+	    acrs_store_block(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
+	    q->first, q->last, q->sex), max, keep, arg, &m->cands,
+	    &m->n_cands, &m->cap_cands, e) == -1 ||
+	    acrs_store_block(m->s, ACRS_KEY_PHONE, acrs_norm_key_phone(
+	    q->phone, q->dob), max, keep, arg, &m->cands, &m->n_cands,
+	    &m->cap_cands, e) == -1)
 		return -1;
 	return 0;
 }
@@ -318,7 +348,7 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
     struct err *e)
 {
 	const struct acrs_settings *set = m->set;
-	struct acrs_cand q, c;
+	struct acrs_cand q;
 	size_t n_ident = 0, n_match = 0, n_possible = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -351,21 +381,17 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 	/* 2. Demographics, for the other submitters' rows. */
 	if (acrs_match_block(m, &q, false, e) == -1)
 		goto fail;
-	for (size_t i = 0; i < m->n_ids; i++) {
+	for (size_t i = 0; i < m->n_cands; i++) {
+		const struct acrs_cand *cp = &m->cands[i];
 		struct acrs_hit h;
-		int rc = acrs_store_cand(m->s, m->ids[i], &c, e);
 
-		if (rc == -1)
-			goto fail;
-		if (rc == 0)
-			continue;
 		r->candidates++;
-		h.patient = c.id;
+		h.patient = cp->id;
 		h.by_ident = false;
 		h.ambiguous = false;
-		h.submitter = acrs_norm_fnv(ACRS_FNV_INIT, c.submitter,
-		    strlen(c.submitter));
-		h.score = acrs_match_score(&q, &c, set->similarity,
+		h.submitter = acrs_norm_fnv(ACRS_FNV_INIT, cp->submitter,
+		    strlen(cp->submitter));
+		h.score = acrs_match_score(&q, cp, set->similarity,
 		    &h.conflict);
 		if (h.score >= set->match_threshold && !h.conflict)
 			h.decision = ACRS_MATCH;
@@ -420,23 +446,17 @@ int
 acrs_match_baseline(struct acrs_matcher *m, const struct acrs_person *p,
     struct acrs_match_result *r, struct err *e)
 {
-	struct acrs_cand q, c;
+	struct acrs_cand q;
 
 	memset(r, 0, sizeof(*r));
 	acrs_match_normalize(p, &q);
 	if (acrs_match_block(m, &q, true, e) == -1)
 		return -1;
-	for (size_t i = 0; i < m->n_ids; i++) {
-		int rc = acrs_store_cand(m->s, m->ids[i], &c, e);
-
-		if (rc == -1) {
-			acrs_match_result_clear(r);
-			return -1;
-		}
+	for (size_t i = 0; i < m->n_cands; i++) {
 		r->candidates++;
-		if (rc == 1 && acrs_match_exact(&q, &c)) {
-			struct acrs_hit h = {c.id, 0.0, ACRS_MATCH, false,
-			    false, false, 0};
+		if (acrs_match_exact(&q, &m->cands[i])) {
+			struct acrs_hit h = {m->cands[i].id, 0.0, ACRS_MATCH,
+			    false, false, false, 0};
 
 			acrs_match_add_hit(r, &h);
 		}

@@ -23,6 +23,10 @@
  * apart) and M against F. A conflict keeps a candidate from being a match
  * whatever its score: at most a possible match, for review.
  *
+ * A candidate whose first and last names both clearly differ from the
+ * query's (straight and crosswise) is dropped before scoring: whatever
+ * else agrees, it could only be a possible match of another person.
+ *
  * Decision per candidate: score >= match threshold (and no conflict):
  * match; >= possible threshold: possible (held for review, never sent);
  * else none. A submitter's file holds a patient once, so when several of

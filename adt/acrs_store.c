@@ -126,7 +126,8 @@ acrs_store_import_begin(struct store *s, const struct acrs_import_opts *o,
 	if (o->cache_bytes > 0) {
 		str_fmt(sql, sizeof(sql), "PRAGMA cache_size=-%lld",
 		    (long long)(o->cache_bytes / 1024));
-		if (store_exec(s, sql, e) == -1)
+		if (store_exec(s, sql, e) == -1 ||
+		    store_exec(s, "PRAGMA temp_store=MEMORY", e) == -1)
 			return -1;
 	}
 	if (store_begin(s, e) == -1)
@@ -523,44 +524,100 @@ acrs_store_col(struct store_stmt *st, int col, char *dst, size_t size)
 	str_lcpy(dst, v != NULL ? v : "", size);
 }
 
+#define SQL_CAND_COLS "p.id, s.name, p.patient_id, p.id_type, p.authority, " \
+	"p.last, p.first, p.middle, p.suffix, p.dob, p.sex, p.street, " \
+	"p.city, p.state, p.zip5, p.phone, p.ssn4 FROM acrs_patient p JOIN " \
+	"acrs_submitter s ON s.id = p.submitter "
+
+static void
+acrs_store_read_cand(struct store_stmt *st, struct acrs_cand *c)
+{
+	const char *sex;
+
+	c->id = store_col_int(st, 0);
+	acrs_store_col(st, 1, c->submitter, sizeof(c->submitter));
+	acrs_store_col(st, 2, c->patient_id, sizeof(c->patient_id));
+	acrs_store_col(st, 3, c->id_type, sizeof(c->id_type));
+	acrs_store_col(st, 4, c->authority, sizeof(c->authority));
+	acrs_store_col(st, 5, c->last, sizeof(c->last));
+	acrs_store_col(st, 6, c->first, sizeof(c->first));
+	acrs_store_col(st, 7, c->middle, sizeof(c->middle));
+	acrs_store_col(st, 8, c->suffix, sizeof(c->suffix));
+	c->dob = (int32_t)store_col_int(st, 9);
+	sex = store_col_text(st, 10);
+	c->sex = sex != NULL && sex[0] != '\0' ? sex[0] : 'U';
+	acrs_store_col(st, 11, c->street, sizeof(c->street));
+	acrs_store_col(st, 12, c->city, sizeof(c->city));
+	acrs_store_col(st, 13, c->state, sizeof(c->state));
+	acrs_store_col(st, 14, c->zip5, sizeof(c->zip5));
+	acrs_store_col(st, 15, c->phone, sizeof(c->phone));
+	acrs_store_col(st, 16, c->ssn4, sizeof(c->ssn4));
+}
+
 int
 acrs_store_cand(struct store *s, int64_t id, struct acrs_cand *c,
     struct err *e)
 {
-	struct store_stmt *st = store_prepare(s, "SELECT s.name, "
-	    "p.patient_id, p.id_type, p.authority, p.last, p.first, "
-	    "p.middle, p.suffix, p.dob, p.sex, p.street, p.city, p.state, "
-	    "p.zip5, p.phone, p.ssn4 FROM acrs_patient p JOIN acrs_submitter "
-	    "s ON s.id = p.submitter WHERE p.id = ?", e);
-	const char *sex;
+	struct store_stmt *st = store_prepare(s, "SELECT " SQL_CAND_COLS
+	    "WHERE p.id = ?", e);
 	int rc;
 
 	if (st == NULL)
 		return -1;
 	store_bind_int(st, 1, id);
 	rc = store_step(st, e);
-	if (rc == 1) {
-		c->id = id;
-		acrs_store_col(st, 0, c->submitter, sizeof(c->submitter));
-		acrs_store_col(st, 1, c->patient_id, sizeof(c->patient_id));
-		acrs_store_col(st, 2, c->id_type, sizeof(c->id_type));
-		acrs_store_col(st, 3, c->authority, sizeof(c->authority));
-		acrs_store_col(st, 4, c->last, sizeof(c->last));
-		acrs_store_col(st, 5, c->first, sizeof(c->first));
-		acrs_store_col(st, 6, c->middle, sizeof(c->middle));
-		acrs_store_col(st, 7, c->suffix, sizeof(c->suffix));
-		c->dob = (int32_t)store_col_int(st, 8);
-		sex = store_col_text(st, 9);
-		c->sex = sex != NULL && sex[0] != '\0' ? sex[0] : 'U';
-		acrs_store_col(st, 10, c->street, sizeof(c->street));
-		acrs_store_col(st, 11, c->city, sizeof(c->city));
-		acrs_store_col(st, 12, c->state, sizeof(c->state));
-		acrs_store_col(st, 13, c->zip5, sizeof(c->zip5));
-		acrs_store_col(st, 14, c->phone, sizeof(c->phone));
-		acrs_store_col(st, 15, c->ssn4, sizeof(c->ssn4));
-	}
+	if (rc == 1)
+		acrs_store_read_cand(st, c);
 	store_stmt_done(st);
 	return rc;
+}
+
+int
+acrs_store_block(struct store *s, int which, int64_t key, int max,
+    acrs_store_keep_fn *keep, void *arg, struct acrs_cand **c_r, size_t *n_r,
+    size_t *cap_r, struct err *e)
+{
+	static const char *const sql[] = {
+		"SELECT " SQL_CAND_COLS "WHERE p.dob = ? LIMIT ?",
+		"SELECT " SQL_CAND_COLS "WHERE p.k_name = ? LIMIT ?",
+		"SELECT " SQL_CAND_COLS "WHERE p.k_phone = ? LIMIT ?",
+	};
+	struct store_stmt *st;
+	size_t first = 0;
+	int rc;
+
+	if (key == 0 || which < 0 || which > 2)
+		return 0;
+	if ((st = store_prepare(s, sql[which], e)) == NULL)
+		return -1;
+	store_bind_int(st, 1, key);
+	store_bind_int(st, 2, max);
+	first = *n_r;
+	while ((rc = store_step(st, e)) == 1) {
+		int64_t id = store_col_int(st, 0);
+		bool seen = false;
+
+		/* Earlier keys' candidates (this key's rows are distinct). */
+		for (size_t i = 0; i < first && !seen; i++)
+			seen = (*c_r)[i].id == id;
+		if (seen)
+			continue;
+		if (keep != NULL) {
+			const char *ln = store_col_text(st, 5);
+			const char *fn = store_col_text(st, 6);
+
+			if (!keep(arg, ln != NULL ? ln : "",
+			    fn != NULL ? fn : ""))
+				continue;
+		}
+		if (*n_r == *cap_r) {
+			*cap_r = *cap_r ? *cap_r * 2 : 64;
+			*c_r = xreallocarray(*c_r, *cap_r, sizeof(**c_r));
+		}
+		acrs_store_read_cand(st, &(*c_r)[(*n_r)++]);
+	}
+	store_stmt_done(st);
+	return rc == -1 ? -1 : 0;
 }
 
 int

@@ -94,6 +94,16 @@ int acrs_store_by_key(struct store *s, int which, int64_t key, int max,
 #define ACRS_KEY_DOB 0
 #define ACRS_KEY_NAME 1
 #define ACRS_KEY_PHONE 2
+/* Blocking with the rows: appends the patients with this dob / k_name /
+ * k_phone (at most max; a key of 0 finds nothing) to *c_r (grown; *n_r
+ * counts, *cap_r is its capacity), skipping ids already there and, when
+ * keep is not NULL, rows it refuses by their names (before the rest of the
+ * row is read). 0 / -1. */
+typedef bool acrs_store_keep_fn(void *arg, const char *last,
+    const char *first);
+int acrs_store_block(struct store *s, int which, int64_t key, int max,
+    acrs_store_keep_fn *keep, void *arg, struct acrs_cand **c_r, size_t *n_r,
+    size_t *cap_r, struct err *e);
 /* Reads one patient. 1 found, 0 gone, -1 error. */
 int acrs_store_cand(struct store *s, int64_t id, struct acrs_cand *c_r,
     struct err *e);
