@@ -1135,7 +1135,7 @@ demo_directory(const struct demo_data *d, const char *dir, struct buf *b,
 		demo_csv_field(b, p->npi, false);
 		demo_csv_field(b, p->last, true);
 		demo_csv_field(b, p->first, true);
-		buf_printf(b, ",,%s,active\r\n", tax[p->role]);
+		buf_printf(b, ",,,%s,active\r\n", tax[p->role]);
 	}
 	if (*rc == 0)
 		*rc = demo_put(dir, "providers.csv", b, e);
@@ -1181,9 +1181,10 @@ demo_directory(const struct demo_data *d, const char *dir, struct buf *b,
 	for (size_t i = 0; i < d->n_provs; i++) {
 		const struct demo_provider *p = &d->provs[i];
 
-		buf_printf(b, "%s,%s,*,%s,%s\r\n", p->npi,
-		    p->role == ACRS_REL_SPECIALIST ? "A01,A03" :
-		    "A01,A03,A04,A08,A11", p->mllp ? "hl7" : "hl7+text",
+		demo_csv_field(b, p->npi, false);
+		demo_csv_field(b, p->role == ACRS_REL_SPECIALIST ? "A01,A03" :
+		    "A01,A03,A04,A08,A11", true);
+		buf_printf(b, ",*,%s,%s\r\n", p->mllp ? "hl7" : "hl7+text",
 		    p->digest ? "07:00" : "realtime");
 	}
 	for (size_t g = 0; g < d->n_orgs; g++)

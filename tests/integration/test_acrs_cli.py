@@ -206,6 +206,11 @@ def test_demo_generate_is_reproducible_and_imports_clean():
                   "preferences"):
             assert os.path.getsize(env.path("a", "directory", n + ".csv")) > 0
         assert "@d.test" in open(env.path("a", "directory", "endpoints.csv")).read()
+        # The directory tables load into the Health Directory as they are.
+        r = gw.cli("directory", "import", *[env.path("a", "directory", n + ".csv")
+                   for n in ("organizations", "providers", "memberships",
+                             "endpoints", "preferences")])
+        assert "0 problems" in r.stdout, r.stdout + r.stderr
 
 
 if __name__ == "__main__":
