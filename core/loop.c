@@ -26,6 +26,7 @@ struct loop_post_item {
 
 struct loop_work_req {
 	uv_work_t req;
+	struct loop *l;
 	loop_fn *work;
 	loop_after_fn *after;
 	void *arg;
@@ -40,6 +41,7 @@ struct loop {
 	bool stopping;
 	bool forced;
 	bool ran;
+	unsigned work_pending; /* loop_work requests not yet after'd */
 	pthread_mutex_t lock;
 	struct loop_post_item *head, *tail;
 	bool stop_requested; /* by loop_stop_async */
@@ -90,7 +92,11 @@ loop_close_any(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-/* Grace period over, or a second signal: close whatever is left. */
+/* Grace period over, or a second signal: stop waiting. The handles still
+ * open belong to their modules, which close them in their teardown after
+ * loop_run (with their own close callbacks); closing them here behind
+ * their backs made that second close abort in libuv. loop_free closes
+ * whatever is left after the teardown. */
 static void
 loop_force(struct loop *l)
 {
@@ -98,7 +104,7 @@ loop_force(struct loop *l)
 		return;
 	l->forced = true;
 	log_warn(NULL, "event=shutdown_forced");
-	uv_walk(&l->uv, loop_close_any, l);
+	uv_stop(&l->uv);
 }
 
 static void
@@ -170,6 +176,10 @@ loop_run(struct loop *l)
 {
 	l->ran = true;
 	uv_run(&l->uv, UV_RUN_DEFAULT);
+	/* Forced: work on the pool still finishes, and its after callbacks
+	 * run here, while what they use (the store writer) is alive. */
+	while (l->forced && l->work_pending > 0)
+		uv_run(&l->uv, UV_RUN_ONCE);
 	return l->forced ? 1 : 0;
 }
 
@@ -265,6 +275,7 @@ loop_after_work_cb(uv_work_t *req, int status)
 {
 	struct loop_work_req *w = req->data;
 
+	w->l->work_pending--;
 	if (w->after != NULL)
 		w->after(w->arg, status == UV_ECANCELED);
 	free(w);
@@ -278,6 +289,7 @@ loop_work(struct loop *l, loop_fn *work, loop_after_fn *after, void *arg)
 	if (l->forced)
 		return -1;
 	w = xmalloc(sizeof(*w));
+	w->l = l;
 	w->work = work;
 	w->after = after;
 	w->arg = arg;
@@ -287,6 +299,7 @@ loop_work(struct loop *l, loop_fn *work, loop_after_fn *after, void *arg)
 		free(w);
 		return -1;
 	}
+	l->work_pending++;
 	return 0;
 }
 

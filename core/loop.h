@@ -4,8 +4,10 @@
  *
  * SIGTERM and SIGINT start a graceful shutdown: the stop hooks run (newest
  * first) so that each module stops accepting and closes its handles; the
- * loop ends when nothing is left, or after the grace period, when whatever
- * is left is closed. SIGHUP reopens the log file and runs the hup hooks. */
+ * loop ends when nothing is left, or after the grace period (work on the
+ * pool still finishes first; the handles left open stay their modules' to
+ * close in their teardown, and loop_free closes what remains). SIGHUP
+ * reopens the log file and runs the hup hooks. */
 #ifndef CORE_LOOP_H
 #define CORE_LOOP_H
 
