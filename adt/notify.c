@@ -26,6 +26,7 @@ struct notify {
 	struct hisp *hisp;
 	char *path;
 	struct notify_settings set;
+	int64_t expire_s;      /* [queue] expire: queued Direct messages */
 	uv_timer_t poll, digest;
 	int open_timers;
 	bool stopping;
@@ -148,7 +149,7 @@ notify_record_job(struct store *s, void *arg, struct err *e)
 
 	memset(&n->stats, 0, sizeof(n->stats));
 	for (size_t i = 0; i < n->nplans; i++)
-		if (notify_plan_apply(s, n->plans[i], now, NOTIFY_EXPIRE_S,
+		if (notify_plan_apply(s, n->plans[i], now, n->expire_s,
 		    &n->stats, e) != 0)
 			return -1;
 	return 0;
@@ -251,8 +252,8 @@ notify_digest_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify *n = arg;
 
-	return notify_digest_apply(s, n->dset, notify_now_ms(),
-	    NOTIFY_EXPIRE_S, e);
+	return notify_digest_apply(s, n->dset, notify_now_ms(), n->expire_s,
+	    e);
 }
 
 static void
@@ -330,6 +331,8 @@ notify_start(const struct notify_params *p, struct notify **n_r,
 	n->hisp = p->hisp;
 	n->path = xstrdup(p->store_path);
 	n->set = set;
+	n->expire_s = p->cfg != NULL ? config_int(p->cfg, "queue", "expire") /
+	    1000 : NOTIFY_EXPIRE_S;
 	uv_timer_init(loop_uv(n->loop), &n->poll);
 	uv_timer_init(loop_uv(n->loop), &n->digest);
 	n->poll.data = n;
