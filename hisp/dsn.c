@@ -43,6 +43,49 @@ header_len(const uint8_t *msg, size_t len)
 	return len;
 }
 
+/* Status for Action: failed: an enhanced code keeps its subject and
+ * detail in class 5 ("4.4.7", the queue gave up, is "5.4.7"); anything
+ * else is "5.0.0". */
+static void
+dsn_status(char *dst, size_t size, const char *st)
+{
+	size_t i = 2, dots = 0, digits = 0;
+
+	str_lcpy(dst, "5.0.0", size);
+	if (st == NULL || (st[0] != '4' && st[0] != '5') || st[1] != '.' ||
+	    strlen(st) >= size)
+		return;
+	for (; st[i] != '\0'; i++) {
+		if (st[i] == '.' && digits > 0 && dots == 0) {
+			dots++;
+			digits = 0;
+		} else if (st[i] >= '0' && st[i] <= '9' && digits < 3) {
+			digits++;
+		} else {
+			return;
+		}
+	}
+	if (dots != 1 || digits == 0)
+		return;
+	str_lcpy(dst, st, size);
+	dst[0] = '5';
+}
+
+/* Text for one line of the report (a remote server's reply may hold
+ * anything): control characters become spaces. */
+static int
+dsn_put_line(struct buf *out, const char *text)
+{
+	size_t start = out->len;
+
+	if (buf_append_str(out, text) != 0)
+		return -1;
+	for (size_t i = start; i < out->len; i++)
+		if (out->data[i] < 0x20 || out->data[i] == 0x7f)
+			out->data[i] = ' ';
+	return 0;
+}
+
 int
 dsn_build(struct buf *out, const struct dsn_params *p)
 {
@@ -85,10 +128,12 @@ dsn_build(struct buf *out, const struct dsn_params *p)
 	    boundary, p->reporting_mta,
 	    p->explanation != NULL ? p->explanation :
 	    "Your message could not be delivered to one or more recipients.");
-	for (size_t i = 0; i < p->nrcpt; i++)
-		rc |= buf_printf(out, "<%s>: %s\r\n", p->rcpts[i].rcpt,
-		    p->rcpts[i].diagnostic != NULL ? p->rcpts[i].diagnostic :
-		    "delivery failed");
+	for (size_t i = 0; i < p->nrcpt; i++) {
+		rc |= buf_printf(out, "<%s>: ", p->rcpts[i].rcpt);
+		rc |= dsn_put_line(out, p->rcpts[i].diagnostic != NULL ?
+		    p->rcpts[i].diagnostic : "delivery failed");
+		rc |= buf_append_str(out, "\r\n");
+	}
 	rc |= buf_printf(out, "\r\n--%s\r\n"
 	    "Content-Type: message/delivery-status\r\n"
 	    "Content-Description: Delivery report\r\n\r\n"
@@ -98,15 +143,17 @@ dsn_build(struct buf *out, const struct dsn_params *p)
 		    p->orig_message_id);
 	rc |= buf_printf(out, "Arrival-Date: %s\r\n", arrival);
 	for (size_t i = 0; i < p->nrcpt; i++) {
-		const char *st = p->rcpts[i].status;
+		char st[16];
 
+		dsn_status(st, sizeof(st), p->rcpts[i].status);
 		rc |= buf_printf(out, "\r\nFinal-Recipient: rfc822; %s\r\n"
-		    "Action: failed\r\nStatus: %s\r\n", p->rcpts[i].rcpt,
-		    st != NULL && st[0] == '5' ? st : "5.0.0");
-		if (p->rcpts[i].diagnostic != NULL)
-			rc |= buf_printf(out,
-			    "Diagnostic-Code: X-Directgate; %s\r\n",
-			    p->rcpts[i].diagnostic);
+		    "Action: failed\r\nStatus: %s\r\n", p->rcpts[i].rcpt, st);
+		if (p->rcpts[i].diagnostic != NULL) {
+			rc |= buf_append_str(out,
+			    "Diagnostic-Code: X-Directgate; ");
+			rc |= dsn_put_line(out, p->rcpts[i].diagnostic);
+			rc |= buf_append_str(out, "\r\n");
+		}
 	}
 	rc |= buf_printf(out, "\r\n--%s\r\n"
 	    "Content-Type: text/rfc822-headers\r\n"
