@@ -10,7 +10,10 @@
  *    port 25 by 20 sessions; the rate is counted until every message is
  *    in bob's Maildir (queued, decrypted, verified, trusted, delivered).
  *    Baseline: raw RSA-2048 private-key operations per second
- *    (EVP_PKEY_sign, one thread, same run); prints the ratio.
+ *    (EVP_PKEY_sign, one thread, same run); prints the ratio, and the
+ *    receiving daemon's CPU time per message (user+system from
+ *    /proc/PID/stat): well under one core busy means the path waits
+ *    (Maildir and store fsyncs), not computes.
  * 3. Memory: the daemon's VmRSS before and after 1,000 idle connections
  *    (each has had its 220 greeting).
  *
@@ -20,7 +23,8 @@
  * usage: bench_smtp [DIRECTGATE] [--messages N] [--rounds R]
  *                   [--direct N] [--idle N]
  * DIRECTGATE defaults to $DIRECTGATE, then ../directgate next to this
- * program. Exit 77 when a peer (Postfix, Knot) is missing. */
+ * program. $DG_BENCH_WORKERS sets [core] workers of the measured daemons.
+ * Exit 77 when a peer (Postfix, Knot) is missing. */
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
