@@ -18,7 +18,7 @@ const struct config_def core_config_defs[] = {
 	{"core", "syslog", CONFIG_BOOL, "no", 0, 0,
 	    "log to syslog (facility mail)"},
 	{"core", "workers", CONFIG_INT, "0", 0, 128,
-	    "worker threads; 0 means one per core"},
+	    "worker threads; 0 means twice the cores, at least 4"},
 	{"core", "shutdown_grace", CONFIG_DURATION, "10s", 0, 3600000,
 	    "time given to in-flight work at shutdown"},
 	{"store", "batch_max", CONFIG_INT, "512", 1, 100000,

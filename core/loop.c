@@ -57,9 +57,13 @@ loop_set_workers(unsigned n)
 	char v[16];
 
 	if (n == 0) {
+		/* Workers also wait on disks (fsync of Maildir files) and on
+		 * the network (CRLs, LDAP): twice the cores, at least 4. */
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 
-		n = c > 0 ? (unsigned)c : 2;
+		n = c > 0 ? 2 * (unsigned)c : 4;
+		if (n < 4)
+			n = 4;
 	}
 	if (n > 128)
 		n = 128;

@@ -38,13 +38,19 @@ def require(*programs):
             skip("%s is not installed" % p)
 
 
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port the kernel says is free now (also free for UDP, tried)."""
-    for _ in range(50):
+    """A TCP port the kernel says is free now (also free for UDP, tried),
+    never one this process handed out before."""
+    for _ in range(200):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind((host, 0))
         port = s.getsockname()[1]
         s.close()
+        if port in _handed_out:
+            continue
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind((host, port))
@@ -52,6 +58,7 @@ def free_port(host="127.0.0.1"):
             continue
         finally:
             u.close()
+        _handed_out.add(port)
         return port
     raise RuntimeError("no free port")
 
