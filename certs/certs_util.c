@@ -464,17 +464,25 @@ certs_util_self_signed(X509 *x)
 
 static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
 static int legacy_status = -1;
+static OSSL_PROVIDER *legacy_def, *legacy_leg;
+
+static void
+unload_legacy(void)
+{
+	OSSL_PROVIDER_unload(legacy_leg);
+	OSSL_PROVIDER_unload(legacy_def);
+}
 
 static void
 load_legacy(void)
 {
 	/* Loading any provider explicitly stops the default one from loading
-	 * itself: load both. They stay loaded for the life of the process. */
-	OSSL_PROVIDER *def = OSSL_PROVIDER_load(NULL, "default");
-	OSSL_PROVIDER *leg = OSSL_PROVIDER_load(NULL, "legacy");
-
-	legacy_status = def != NULL && leg != NULL ? 0 : -1;
+	 * itself: load both. They stay loaded until the process exits. */
+	legacy_def = OSSL_PROVIDER_load(NULL, "default");
+	legacy_leg = OSSL_PROVIDER_load(NULL, "legacy");
+	legacy_status = legacy_def != NULL && legacy_leg != NULL ? 0 : -1;
 	ERR_clear_error();
+	atexit(unload_legacy);
 }
 
 int
