@@ -18,7 +18,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	rd_init(&r, data, size);
-	while (rd_u8(&r, &op) == 0) {
+	/* rd_seek may go back: bound the steps, not only the input. */
+	for (size_t steps = 0; steps < 4 * size + 16 &&
+	    rd_u8(&r, &op) == 0; steps++) {
 		size_t before = rd_offset(&r);
 
 		switch (op % 9) {
