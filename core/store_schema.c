@@ -111,7 +111,7 @@ const struct store_migration store_migrations[] = {
 	    "CREATE UNIQUE INDEX acrs_patient_key ON acrs_patient"
 	    " (patient_id, submitter);"
 	    "CREATE INDEX acrs_patient_sub ON acrs_patient (submitter);"
-	    "CREATE INDEX acrs_patient_dob ON acrs_patient (dob);"
+	    "CREATE INDEX acrs_patient_dob ON acrs_patient (dob, last, first);"
 	    "CREATE INDEX acrs_patient_name ON acrs_patient (k_name)"
 	    " WHERE k_name IS NOT NULL;"
 	    "CREATE INDEX acrs_patient_phone ON acrs_patient (k_phone)"
