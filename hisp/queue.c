@@ -682,6 +682,27 @@ record_track(struct store *s, struct record *rec, struct err *e)
 	return 0;
 }
 
+/* What came from another HISP and reached its recipient is remembered by
+ * Message-ID, in the transaction that records the delivery: the same
+ * message sent again is then not delivered twice (hisp/deliver.c). */
+static int
+record_received(struct store *s, struct record *rec, struct err *e)
+{
+	struct queue_task *t = rec->t;
+
+	if (t->direction != QUEUE_IN || t->message_id == NULL)
+		return 0;
+	for (size_t i = 0; i < t->nrcpt; i++) {
+		if (t->rcpts[i].outcome != QUEUE_DELIVERED)
+			continue;
+		if (store_run(s, e, "INSERT OR IGNORE INTO received (message_id,"
+		    " rcpt, at, queue_id) VALUES (?1, lower(?2), ?3, ?4)",
+		    "ssIs", t->message_id, t->rcpts[i].rcpt, rec->now, t->id) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 record_write(struct store *s, void *arg, struct err *e)
 {
@@ -733,6 +754,8 @@ record_write(struct store *s, void *arg, struct err *e)
 	if (record_dsn(s, rec, e) != 0)
 		return -1;
 	if (record_track(s, rec, e) != 0)
+		return -1;
+	if (record_received(s, rec, e) != 0)
 		return -1;
 	for (size_t i = 0; i < t->nfollowups; i++) {
 		struct queue_followup *f = &t->followups[i];

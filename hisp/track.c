@@ -270,9 +270,14 @@ static int
 timer_job(struct store *s, void *arg, struct err *e)
 {
 	struct track_timer *t = arg;
+	int64_t now = (int64_t)time(NULL);
 
-	return track_expire(s, (int64_t)time(NULL), t->hostname, &t->expired,
-	    e);
+	/* Duplicates come within the sender's queue lifetime: a month of
+	 * memory is plenty. */
+	if (store_run(s, e, "DELETE FROM received WHERE at < ?1", "I",
+	    now - 30 * 86400) != 0)
+		return -1;
+	return track_expire(s, now, t->hostname, &t->expired, e);
 }
 
 static void
