@@ -289,7 +289,8 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		return;
 	}
 	deliver_to(ctx, s, res, out.from, c, cl);
-	mid = queue_message_id(c, cl);
+	/* The original id byte for byte, also when written folded. */
+	mid = header_message_id(c, cl);
 	final = deliver_wants_final(c, cl) || deliver_wants_final(t->body,
 	    t->len);
 	if (ctx->send_mdn && mid != NULL && out.from[0] != '\0' &&

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/xmalloc.h"
+
 size_t
 header_section_len(const uint8_t *msg, size_t len)
 {
@@ -66,6 +68,20 @@ header_get(const uint8_t *msg, size_t len, const char *name, struct buf *out)
 		buf_truncate(out, start + (e - b));
 	}
 	return 1;
+}
+
+char *
+header_message_id(const uint8_t *msg, size_t len)
+{
+	struct buf v;
+	char *id = NULL;
+
+	buf_init(&v, 1000);
+	if (header_get(msg, len, "Message-ID", &v) == 1 && v.len > 0 &&
+	    v.len < 990)
+		id = xstrdup(buf_cstr(&v));
+	buf_release(&v);
+	return id;
 }
 
 bool

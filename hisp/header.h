@@ -18,6 +18,11 @@ size_t header_section_len(const uint8_t *msg, size_t len);
  * -1 when out is full. Only the header section is searched. */
 int header_get(const uint8_t *msg, size_t len, const char *name,
     struct buf *out);
+/* The Message-ID field's value, unfolded (a long id is often written on
+ * the line after "Message-ID:"), angle brackets kept, white space at both
+ * ends trimmed; NULL when absent, empty or longer than 989 bytes. The
+ * caller frees. */
+char *header_message_id(const uint8_t *msg, size_t len);
 /* Case-insensitive search for needle in the value of field name. */
 bool header_contains(const uint8_t *msg, size_t len, const char *name,
     const char *needle);
