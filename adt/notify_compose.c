@@ -1,16 +1,42 @@
 #include "adt/notify_compose.h"
 
+#include <assert.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "adt/notify_policy.h"
 #include "core/str.h"
+#include "core/xmalloc.h"
 #include "hisp/queue.h"
 #include "smime/mime.h"
 
 /* Values copied out of a message for the summary are capped. */
 #define FIELD_MAX 256
+
+/* Adds segment name with values, control characters replaced by spaces
+ * first (identifiers never carry line breaks, and hl7_escape's \.br\
+ * would break a message whose field separator is '.'). */
+static int
+notify_add(struct hl7_msg *m, const char *name, const char *const *values,
+    size_t nv, struct err *e)
+{
+	char *copy[8];
+	int rc;
+
+	assert(nv <= 8);
+	for (size_t i = 0; i < nv; i++) {
+		copy[i] = xstrdup(values[i] != NULL ? values[i] : "");
+		for (char *p = copy[i]; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = ' ';
+	}
+	rc = hl7_msg_add_fields(m, name, (const char *const *)copy, nv, e);
+	for (size_t i = 0; i < nv; i++)
+		free(copy[i]);
+	return rc;
+}
 
 int
 notify_compose_enrich(const void *raw, size_t n,
@@ -27,21 +53,21 @@ notify_compose_enrich(const void *raw, size_t n,
 		for (size_t i = 0; i < z->n_npis; i++) {
 			const char *v[] = {"ACRSNPI", z->npis[i]};
 
-			if (hl7_msg_add_fields(m, "ZNP", v, 2, e) != 0)
+			if (notify_add(m, "ZNP", v, 2, e) != 0)
 				goto out;
 		}
 	if (notify_policy_list_has(set, "ZCK") && z->common_key != NULL &&
 	    z->common_key[0] != '\0') {
 		const char *v[] = {"CKS", z->common_key};
 
-		if (hl7_msg_add_fields(m, "ZCK", v, 2, e) != 0)
+		if (notify_add(m, "ZCK", v, 2, e) != 0)
 			goto out;
 	}
 	if (notify_policy_list_has(set, "ZPD"))
 		for (size_t i = 0; i < z->n_patient_ids; i++) {
 			const char *v[] = {"PATIENTID", z->patient_ids[i]};
 
-			if (hl7_msg_add_fields(m, "ZPD", v, 2, e) != 0)
+			if (notify_add(m, "ZPD", v, 2, e) != 0)
 				goto out;
 		}
 	if (notify_policy_list_has(set, "ZPR"))
@@ -59,7 +85,7 @@ notify_compose_enrich(const void *raw, size_t n,
 			v[5] = r->description;
 			v[6] = r->oid;
 			v[7] = r->expiration;
-			if (hl7_msg_add_fields(m, "ZPR", v, 8, e) != 0)
+			if (notify_add(m, "ZPR", v, 8, e) != 0)
 				goto out;
 		}
 	if (hl7_msg_write(m, out) != 0) {
@@ -339,7 +365,8 @@ notify_compose_summary(const struct hl7_msg *m, const char *event,
 	notify_get(m, "PID-7.1", w, sizeof(w));
 	if (w[0] != '\0') {
 		notify_time_words(w, &t);
-		buf_truncate(&t, strlen(w) >= 8 ? 10 : t.len); /* date only */
+		if (strspn(w, "0123456789") >= 8 && t.len > 10)
+			buf_truncate(&t, 10); /* the date only */
 		notify_get(m, "PID-8", x, sizeof(x));
 		if (x[0] != '\0')
 			str_fmt(line, sizeof(line), "%s (sex %s)",
