@@ -26,15 +26,14 @@ acrs_store_active(int rel, int32_t last_seen, int32_t start_date,
 }
 
 /* The secondary indexes of acrs_patient, as migration 4 creates them
- * (core/store_schema.c): dropped and rebuilt around a bulk replace. */
+ * (core/store_schema.c): dropped and rebuilt around a bulk replace, but
+ * for acrs_patient_sub (submitter), which new rows extend at its end. */
 static const struct {
 	const char *name;
 	const char *create;
 } acrs_store_indexes[] = {
 	{"acrs_patient_key", "CREATE UNIQUE INDEX acrs_patient_key ON "
 	    "acrs_patient (patient_id, submitter)"},
-	{"acrs_patient_sub", "CREATE INDEX acrs_patient_sub ON acrs_patient "
-	    "(submitter)"},
 	{"acrs_patient_dob", "CREATE INDEX acrs_patient_dob ON acrs_patient "
 	    "(dob, last, first)"},
 	{"acrs_patient_name", "CREATE INDEX acrs_patient_name ON acrs_patient "

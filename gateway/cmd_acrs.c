@@ -203,7 +203,7 @@ acrs_file_cmd(const char *dir, const char *file, const char *submitter,
 	}
 	instance_free(&in);
 	if (rc == -1)
-		return json ? 1 : cmd_fail("%s", e.msg);
+		return cmd_fail("%s", e.msg);
 	if (submitter == NULL)
 		return res.header_ok && res.file.issues == 0 ? 0 : 1;
 	return res.committed ? 0 : 1;
