@@ -78,7 +78,7 @@ header_message_id(const uint8_t *msg, size_t len)
 
 	buf_init(&v, 1000);
 	if (header_get(msg, len, "Message-ID", &v) == 1 && v.len > 0 &&
-	    v.len < 990)
+	    v.len < 990 && memchr(v.data, '\0', v.len) == NULL)
 		id = xstrdup(buf_cstr(&v));
 	buf_release(&v);
 	return id;

@@ -63,6 +63,18 @@ test_header_message_id_refuses_an_overlong_id(void **state)
 }
 
 static void
+test_header_message_id_refuses_an_id_with_a_nul_byte(void **state)
+{
+	static const char msg[] = "Message-ID: <a\0b@c.test>\r\n\r\n";
+	static const char empty[] = "Message-ID:\0\n\n";
+
+	(void)state;
+	assert_null(header_message_id((const uint8_t *)msg, sizeof(msg) - 1));
+	assert_null(header_message_id((const uint8_t *)empty,
+	    sizeof(empty) - 1));
+}
+
+static void
 test_header_get_unfolds_and_stops_at_the_body(void **state)
 {
 	static const char msg[] = "Content-Type: multipart/report;\r\n"
@@ -94,6 +106,8 @@ main(void)
 		cmocka_unit_test(
 		    test_header_message_id_reads_folded_and_plain_ids),
 		cmocka_unit_test(test_header_message_id_refuses_an_overlong_id),
+		cmocka_unit_test(
+		    test_header_message_id_refuses_an_id_with_a_nul_byte),
 		cmocka_unit_test(test_header_get_unfolds_and_stops_at_the_body),
 	};
 
