@@ -65,22 +65,10 @@ help(void)
 	    "  --json             print JSON\n");
 }
 
-/* [acrs] settings; the defaults while the gateway does not register the
- * table (config_str aborts on a key no table defines). */
+/* [acrs] settings (registered by gateway/instance.c). */
 static int
 settings_of(struct instance *in, struct acrs_settings *s, struct err *e)
 {
-	struct buf dump;
-	bool have;
-
-	buf_init(&dump, BUF_UNLIMITED);
-	config_dump(in->cfg, &dump);
-	have = strstr(buf_cstr(&dump), "[acrs]") != NULL;
-	buf_release(&dump);
-	if (!have) {
-		acrs_config_defaults(s);
-		return 0;
-	}
 	return acrs_config_read(in->cfg, s, e);
 }
 
