@@ -67,11 +67,12 @@ from_err(struct queue_rcpt_result *res, const char *relay,
 
 /* Into a mailbox, or to a service address's hook. */
 static void
-deliver_to(struct deliver_ctx *ctx, struct store *s,
+deliver_to(struct deliver_ctx *ctx, struct store *s, struct queue_task *t,
     struct queue_rcpt_result *res, const char *from, const uint8_t *msg,
     size_t len)
 {
 	enum address_kind kind;
+	char key[64];
 	struct err e;
 	int rc;
 
@@ -98,7 +99,13 @@ deliver_to(struct deliver_ctx *ctx, struct store *s,
 		}
 		return;
 	}
-	if (maildir_deliver(&ctx->maildir, res->rcpt, msg, len, NULL, &e) != 0)
+	/* Once per (queue message, recipient): a retry, or a task an earlier
+	 * process may have done without recording it (a crash between the
+	 * Maildir write and the record), looks for its first copy. */
+	str_fmt(key, sizeof(key), "%s%zu", t->id, (size_t)(res - t->rcpts));
+	if (maildir_deliver_once(&ctx->maildir, res->rcpt, key,
+	    t->attempts > 0 || t->received <= ctx->started, msg, len, NULL,
+	    &e) != 0)
 		from_err(res, "maildir", &e);
 	else
 		set_result(res, QUEUE_DELIVERED, "2.0.0", "maildir",
@@ -181,7 +188,7 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 			log_warn(t->id, "event=report_unreadable to=<%s>"
 			    " reason=\"%s\"", res->rcpt, e.msg);
 		free(r);
-		deliver_to(ctx, s, res, from, c, cl);
+		deliver_to(ctx, s, t, res, from, c, cl);
 		return;
 	}
 	while (n < DELIVER_REPORT_MAX_RCPTS) {
@@ -216,12 +223,35 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 	free(v);
 	free(r);
 	if (forward)
-		deliver_to(ctx, s, res, from, c, cl);
+		deliver_to(ctx, s, t, res, from, c, cl);
 	else
 		set_result(res, QUEUE_DELIVERED, "2.0.0", !known ? "dropped" :
 		    "suppressed", "%s", !known ?
 		    "report for an unknown message" :
 		    "duplicate or late report");
+}
+
+/* The same message delivered before (its sender sent it again after a
+ * crash lost our 250): 1 and the recipient counts as delivered, without a
+ * second copy; its MDNs go again (the sender suppresses duplicates). 0
+ * when new or unknown (no Message-ID, or a store error: deliver rather
+ * than lose). */
+static int
+deliver_seen(struct store *s, struct queue_task *t,
+    struct queue_rcpt_result *res)
+{
+	int64_t v;
+	struct err e;
+
+	if (t->message_id == NULL || store_query_int(s, &v, &e,
+	    "SELECT 1 FROM received WHERE message_id = ?1 AND rcpt ="
+	    " lower(?2)", "ss", t->message_id, res->rcpt) != 1)
+		return 0;
+	log_info(t->id, "event=duplicate to=<%s> message_id=%s", res->rcpt,
+	    t->message_id);
+	set_result(res, QUEUE_DELIVERED, "2.0.0", "duplicate",
+	    "delivered before");
+	return 1;
 }
 
 static void
@@ -288,7 +318,8 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		agent_open_result_release(&out);
 		return;
 	}
-	deliver_to(ctx, s, res, out.from, c, cl);
+	if (deliver_seen(s, t, res) == 0)
+		deliver_to(ctx, s, t, res, out.from, c, cl);
 	/* The original id byte for byte, also when written folded. */
 	mid = header_message_id(c, cl);
 	final = deliver_wants_final(c, cl) || deliver_wants_final(t->body,
@@ -329,7 +360,7 @@ deliver_work(void *arg)
 		if (t->direction == QUEUE_IN)
 			deliver_in_one(ctx, s, tr, t, &t->rcpts[i]);
 		else
-			deliver_to(ctx, s, &t->rcpts[i], t->mail_from, t->body,
+			deliver_to(ctx, s, t, &t->rcpts[i], t->mail_from, t->body,
 			    t->len);
 	}
 	trust_free(&tr);

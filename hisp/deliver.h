@@ -42,6 +42,7 @@ struct deliver_ctx {
 	/* MDNs: sent for what is received (processed; dispatched when asked;
 	 * failed when a trusted message cannot be delivered); and the
 	 * reports that come back are applied to tracking (hisp/track.h). */
+	int64_t started;               /* when this process started (unix s) */
 	bool send_mdn;
 	const char *hostname;
 	struct store_writer *writer;

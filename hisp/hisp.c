@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "certs/discover_config.h"
@@ -127,6 +128,7 @@ hisp_start(const struct hisp_params *p, struct hisp **h_r, struct err *e)
 		goto fail;
 	h->deliver.intake = p->intake;
 	h->deliver.intake_arg = p->intake_arg;
+	h->deliver.started = (int64_t)time(NULL);
 	h->deliver.send_mdn = config_bool(cfg, "mdn", "send");
 	h->deliver.hostname = h->hostname;
 	h->deliver.writer = p->writer;

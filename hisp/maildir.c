@@ -1,5 +1,6 @@
 #include "hisp/maildir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -118,9 +119,69 @@ fsync_dir(const char *path)
 	return rc;
 }
 
+/* A file whose name holds "X<key>." in box/sub; its name, or NULL. */
+static char *
+maildir_find_key(const char *box, const char *sub, const char *key)
+{
+	char *dir = xasprintf("%s/%s", box, sub), *found = NULL, pat[80];
+	struct dirent *de;
+	DIR *d;
+
+	str_fmt(pat, sizeof(pat), "X%s.", key);
+	if ((d = opendir(dir)) != NULL) {
+		while (found == NULL && (de = readdir(d)) != NULL)
+			if (strstr(de->d_name, pat) != NULL)
+				found = xstrdup(de->d_name);
+		closedir(d);
+	}
+	free(dir);
+	return found;
+}
+
+static int maildir_write(const struct maildir_opts *o, const char *address,
+    const char *key, const void *data, size_t len, char **name_r,
+    struct err *e);
+
 int
 maildir_deliver(const struct maildir_opts *o, const char *address,
     const void *data, size_t len, char **name_r, struct err *e)
+{
+	return maildir_write(o, address, NULL, data, len, name_r, e);
+}
+
+int
+maildir_deliver_once(const struct maildir_opts *o, const char *address,
+    const char *key, bool check, const void *data, size_t len,
+    char **name_r, struct err *e)
+{
+	char *box, *found;
+
+	for (const char *k = key; *k != '\0'; k++)
+		if (!((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z') ||
+		    (*k >= '0' && *k <= '9')) || k - key > 60)
+			return err_set(e, ERR_INTERNAL, "bad Maildir key");
+	if (check) {
+		if ((box = maildir_path(o, address, e)) == NULL)
+			return -1;
+		found = maildir_find_key(box, "new", key);
+		if (found == NULL)
+			found = maildir_find_key(box, "cur", key);
+		free(box);
+		if (found != NULL) {
+			if (name_r != NULL)
+				*name_r = found;
+			else
+				free(found);
+			return 0;
+		}
+	}
+	return maildir_write(o, address, key, data, len, name_r, e);
+}
+
+static int
+maildir_write(const struct maildir_opts *o, const char *address,
+    const char *key, const void *data, size_t len, char **name_r,
+    struct err *e)
 {
 	char host[256], name[512], *box, *tmp = NULL, *dst = NULL, *newdir;
 	struct timeval tv;
@@ -139,9 +200,10 @@ maildir_deliver(const struct maildir_opts *o, const char *address,
 		if (*h == '/' || *h == ':')
 			*h = '_';
 	gettimeofday(&tv, NULL);
-	if (str_fmt(name, sizeof(name), "%lld.M%ldP%ldQ%u.%s,S=%zu",
+	if (str_fmt(name, sizeof(name), "%lld.M%ldP%ldQ%u%s%s.%s,S=%zu",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-	    atomic_fetch_add(&maildir_seq, 1), host, len) != 0) {
+	    atomic_fetch_add(&maildir_seq, 1), key != NULL ? "X" : "",
+	    key != NULL ? key : "", host, len) != 0) {
 		err_set(e, ERR_INTERNAL, "maildir name too long");
 		goto out;
 	}

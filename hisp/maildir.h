@@ -5,6 +5,7 @@
 #ifndef HISP_MAILDIR_H
 #define HISP_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,6 +26,14 @@ char *maildir_path(const struct maildir_opts *o, const char *address,
  * name_r (may be NULL; the caller frees). TEMP on I/O errors. */
 int maildir_deliver(const struct maildir_opts *o, const char *address,
     const void *data, size_t len, char **name_r, struct err *e);
+/* The same, exactly once per key ([A-Za-z0-9], e.g. a queue id and a
+ * recipient's number): the key goes into the file name, and when check is
+ * set (a retry) new/ and cur/ are searched first; a message already there
+ * counts as delivered (*name_r is its name). */
+int maildir_deliver_once(const struct maildir_opts *o, const char *address,
+    const char *key, bool check, const void *data, size_t len,
+    char **name_r, struct err *e);
+
 /* Resolves [mailbox] owner ("" or a user name) into o->uid/gid/chown. */
 int maildir_opts_owner(struct maildir_opts *o, const char *owner,
     struct err *e);

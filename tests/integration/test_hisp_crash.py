@@ -23,16 +23,14 @@ are empty:
   and nothing that was not submitted; and, from the logs, no queue task
   sent or delivered twice by one process.
 
-One exception, SMTP's own at-least-once window: when A dies after B
-answered 250 for a message but before A recorded it as sent, A sends it
-again after the restart and B, which does not yet deduplicate incoming
-messages by Message-ID, delivers it twice (likewise when B dies after
-writing a Maildir file but before recording it, or after committing a
-message whose 250 A never got). Such a duplicate is tolerated (and
-printed) only within that window, counted from the logs: at most two
-copies, and no more duplicated messages than tasks that the stop cut
-between doing and recording. DG_STRICT_ONCE=1 turns the exception off
-(the issue's words read strictly: needs receiver-side deduplication)."""
+SMTP alone is at-least-once: when A dies after B answered 250 but before
+A recorded the message as sent, A sends it again after the restart; when
+B dies after writing a Maildir file but before recording it, B delivers
+it again. B closes both windows (it remembers delivered Message-IDs per
+recipient, and a retried delivery finds its own Maildir file), so the
+check is strict: every message answered 250 is delivered exactly once.
+DG_LENIENT_ONCE=1 tolerates duplicates inside the window the logs show
+(for diagnosing a regression)."""
 import collections
 import json
 import os
@@ -310,7 +308,7 @@ def stream_and_stop(graceful, victim="a"):
                   "across the stop): %s"
                   % (len(dups), victim.upper(), len(window),
                      " ".join(sorted(dups))))
-        if not os.environ.get("DG_STRICT_ONCE") and len(dups) <= len(window):
+        if os.environ.get("DG_LENIENT_ONCE") and len(dups) <= len(window):
             bad = [x for x in bad if not any(x.startswith(m + " ") for m in dups)]
         assert not bad, "\n".join(bad)
         unknown = [m for m, w in st.outcome.items() if w == "unknown"]

@@ -98,6 +98,45 @@ test_maildir_unwritable_root_is_a_temporary_failure(void **state)
 	assert_int_equal(e.kind, ERR_TEMP);
 }
 
+static void
+test_maildir_once_finds_its_first_copy_on_a_retry(void **state)
+{
+	char *root = testlib_tmpdir(), *n1, *n2, *path, *from, *to;
+	struct maildir_opts o = {.root = root};
+	struct err e;
+
+	(void)state;
+	assert_int_equal(maildir_deliver_once(&o, "a@b.test", "Q1x0", false,
+	    "one", 3, &n1, &e), 0);
+	assert_non_null(strstr(n1, "XQ1x0."));
+	/* A retry: the copy in new/ counts as delivered. */
+	assert_int_equal(maildir_deliver_once(&o, "a@b.test", "Q1x0", true,
+	    "one", 3, &n2, &e), 0);
+	assert_string_equal(n1, n2);
+	free(n2);
+	/* Also once the reader moved it to cur/ with flags. */
+	from = xasprintf("%s/b.test/a/new/%s", root, n1);
+	to = xasprintf("%s/b.test/a/cur/%s:2,S", root, n1);
+	assert_int_equal(rename(from, to), 0);
+	assert_int_equal(maildir_deliver_once(&o, "a@b.test", "Q1x0", true,
+	    "one", 3, &n2, &e), 0);
+	assert_non_null(strstr(n2, "XQ1x0."));
+	free(n2);
+	path = xasprintf("%s/b.test/a/new", root);
+	assert_int_equal(count_files(path), 0);
+	free(path);
+	/* Another key is another message; a bad key is refused. */
+	assert_int_equal(maildir_deliver_once(&o, "a@b.test", "Q1x1", true,
+	    "two", 3, NULL, &e), 0);
+	assert_int_equal(maildir_deliver_once(&o, "a@b.test", "../x", true,
+	    "two", 3, NULL, &e), -1);
+	free(from);
+	free(to);
+	free(n1);
+	testlib_rmtree(root);
+	free(root);
+}
+
 int
 main(void)
 {
@@ -108,6 +147,8 @@ main(void)
 		    test_maildir_refuses_addresses_that_escape_the_root),
 		cmocka_unit_test(
 		    test_maildir_unwritable_root_is_a_temporary_failure),
+		cmocka_unit_test(
+		    test_maildir_once_finds_its_first_copy_on_a_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
