@@ -238,6 +238,8 @@ maildir_write(const struct maildir_opts *o, const char *address,
 	fd = -1;
 	if (rename(tmp, dst) != 0) {
 		err_set(e, ERR_TEMP, "rename into new/: %s", strerror(errno));
+		/* Not left behind: each retry would add a copy. */
+		unlink(tmp);
 		goto out;
 	}
 	newdir = xasprintf("%s/new", box);
