@@ -35,11 +35,9 @@ static const struct {
 	{"acrs_patient_key", "CREATE UNIQUE INDEX acrs_patient_key ON "
 	    "acrs_patient (patient_id, submitter)"},
 	{"acrs_patient_dob", "CREATE INDEX acrs_patient_dob ON acrs_patient "
-	    "(dob, last, first)"},
+	    "(dob, k_phone, last, first)"},
 	{"acrs_patient_name", "CREATE INDEX acrs_patient_name ON acrs_patient "
 	    "(k_name) WHERE k_name IS NOT NULL"},
-	{"acrs_patient_phone", "CREATE INDEX acrs_patient_phone ON "
-	    "acrs_patient (k_phone) WHERE k_phone IS NOT NULL"},
 };
 #define ACRS_STORE_NIDX (sizeof(acrs_store_indexes) / \
 	sizeof(acrs_store_indexes[0]))
@@ -386,10 +384,19 @@ acrs_store_import_commit(struct acrs_import **imp,
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (store_exec(s, "PRAGMA threads=2", e) == -1)
 			goto fail;
-		for (size_t i = 0; i < ACRS_STORE_NIDX; i++)
+		for (size_t i = 0; i < ACRS_STORE_NIDX; i++) {
+			struct timespec a, b;
+
+			clock_gettime(CLOCK_MONOTONIC, &a);
 			if (store_exec(s, acrs_store_indexes[i].create, e) ==
 			    -1)
 				goto fail;
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			log_debug("acrs", "import index=%s seconds=%.2f",
+			    acrs_store_indexes[i].name,
+			    (double)(b.tv_sec - a.tv_sec) +
+			    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_info("acrs", "import indexes=%zu rebuilt seconds=%.2f",
 		    ACRS_STORE_NIDX, (double)(t1.tv_sec - t0.tv_sec) +
@@ -506,7 +513,8 @@ acrs_store_by_key(struct store *s, int which, int64_t key, int max,
 	static const char *const sql[] = {
 		"SELECT id FROM acrs_patient WHERE dob = ? LIMIT ?",
 		"SELECT id FROM acrs_patient WHERE k_name = ? LIMIT ?",
-		"SELECT id FROM acrs_patient WHERE k_phone = ? LIMIT ?",
+		"SELECT id FROM acrs_patient WHERE k_phone = ?1 AND dob = "
+		"(?1 - 1) % 100000000 LIMIT ?2",
 	};
 
 	if (key == 0 || which < 0 || which > 2)
@@ -628,7 +636,8 @@ acrs_store_block(struct store *s, int which, int64_t key, int max,
 	static const char *const sql[] = {
 		"SELECT " SQL_CAND_COLS "WHERE p.dob = ? LIMIT ?",
 		"SELECT " SQL_CAND_COLS "WHERE p.k_name = ? LIMIT ?",
-		"SELECT " SQL_CAND_COLS "WHERE p.k_phone = ? LIMIT ?",
+		"SELECT " SQL_CAND_COLS "WHERE p.k_phone = ?1 AND p.dob = "
+		"(?1 - 1) % 100000000 LIMIT ?2",
 	};
 	struct store_stmt *st;
 	size_t first = 0;

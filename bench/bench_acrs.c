@@ -258,7 +258,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	acrs_config_defaults(&set);
-	log_set_level(LOG_LEVEL_INFO); /* the import's phase lines */
+	log_set_level(LOG_LEVEL_DEBUG); /* the import's phase lines */
 	o.submitter = "BENCH";
 	o.cache_bytes = set.import_cache;
 	if (acrs_import_file(s, csv, &o, &res, &e) == -1 || !res.committed) {

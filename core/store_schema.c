@@ -98,7 +98,8 @@ const struct store_migration store_migrations[] = {
 	    /* A submitter's patient, normalized (adt/acrs_norm.h): dates
 	     * YYYYMMDD, the key (patient_id, submitter) also serves
 	     * identifier lookups, blocking keys k_name (ZIP5 + 4 letters of last and
-	     * first name + sex, hashed) and k_phone (last 4 digits, DOB).
+	     * first name + sex, hashed) and k_phone (last 4 digits, DOB:
+	     * found through the DOB index, which also covers the names).
 	     * adt/acrs_store.c drops and recreates these indexes around a
 	     * bulk replace: keep its copy of the index SQL in step. */
 	    "CREATE TABLE acrs_patient (id INTEGER PRIMARY KEY,"
@@ -111,11 +112,10 @@ const struct store_migration store_migrations[] = {
 	    "CREATE UNIQUE INDEX acrs_patient_key ON acrs_patient"
 	    " (patient_id, submitter);"
 	    "CREATE INDEX acrs_patient_sub ON acrs_patient (submitter);"
-	    "CREATE INDEX acrs_patient_dob ON acrs_patient (dob, last, first);"
+	    "CREATE INDEX acrs_patient_dob ON acrs_patient"
+	    " (dob, k_phone, last, first);"
 	    "CREATE INDEX acrs_patient_name ON acrs_patient (k_name)"
 	    " WHERE k_name IS NOT NULL;"
-	    "CREATE INDEX acrs_patient_phone ON acrs_patient (k_phone)"
-	    " WHERE k_phone IS NOT NULL;"
 	    /* One relationship: patient to provider (NPI) with a role. */
 	    "CREATE TABLE acrs_rel (patient INTEGER NOT NULL,"
 	    " npi TEXT NOT NULL, relationship TEXT NOT NULL,"

@@ -49,7 +49,7 @@ def sound(gw):
         db.close()
     assert ok == "ok", ok
     # The indexes a bulk replace drops are back (the drop rolled back).
-    assert idx == 5, idx
+    assert idx == 4, idx
 
 
 def start_import(gw, path, env=None):

@@ -203,7 +203,7 @@ test_acrs_store_strict_bad_header_and_store_fault_keep_the_roster(
 	/* The indexes dropped by the bulk path came back with the
 	 * rollback. */
 	assert_int_equal(count(f, "SELECT count(*) FROM sqlite_master WHERE "
-	    "type = 'index' AND tbl_name = 'acrs_patient'"), 5);
+	    "type = 'index' AND tbl_name = 'acrs_patient'"), 4);
 }
 
 struct active_case {
