@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "adt/acrs_match.h"
+#include "adt/intake.h"
 #include "adt/notify_config.h"
 #include "adt/notify_digest.h"
 #include "adt/notify_mllp_client.h"
@@ -39,6 +40,9 @@ struct notify {
 	struct notify_plan **plans;
 	size_t nplans;
 	bool full;
+	bool single;           /* after a failed batch: one ADT per job */
+	int64_t poison;        /* an ADT to give up on, or 0 */
+	char poison_why[ERR_MSG_MAX];
 	int status;
 	struct err err;
 	struct notify_apply_stats stats;
@@ -52,6 +56,8 @@ struct notify {
 };
 
 static void notify_round(struct notify *n);
+static store_write_fn notify_poison_job;
+static store_done_fn notify_poison_done;
 
 static int64_t
 notify_now_ms(void)
@@ -87,6 +93,8 @@ notify_work(void *arg)
 	n->full = false;
 	if (max > NOTIFY_BATCH_MAX)
 		max = NOTIFY_BATCH_MAX;
+	if (n->single)
+		max = 1;
 	if (n->rd == NULL) {
 		if (store_open(n->path, STORE_READONLY, &n->rd, &n->err) != 0) {
 			n->status = -1;
@@ -161,9 +169,19 @@ notify_record_done(void *arg, int status, const struct err *e)
 	struct notify *n = arg;
 
 	if (status != 0) {
-		log_warn(NULL, "event=notify_record_failed adts=%zu "
-		    "reason=\"%s\"", n->nplans, e->msg);
+		log_warn(NULL, "event=notify_record_failed adts=%zu kind=%s "
+		    "reason=\"%s\"", n->nplans, err_kind_name(e->kind), e->msg);
+		/* Find the culprit one ADT at a time; one that cannot be
+		 * recorded for a reason other than a busy store is given up
+		 * (state 'failed', audited) instead of blocking the rest. */
+		if (n->nplans > 1)
+			n->single = true;
+		else if (n->nplans == 1 && !err_is_temp(e)) {
+			n->poison = n->plans[0]->adt;
+			str_lcpy(n->poison_why, e->msg, sizeof(n->poison_why));
+		}
 	} else {
+		n->single = false;
 		for (size_t i = 0; i < n->nplans; i++) {
 			struct notify_plan *p = n->plans[i];
 
@@ -179,11 +197,42 @@ notify_record_done(void *arg, int status, const struct err *e)
 			notify_mllp_client_kick(n->mc);
 	}
 	notify_plans_free(n);
+	if (n->poison != 0 && !n->stopping) {
+		store_writer_submit(n->w, notify_poison_job, notify_poison_done,
+		    n);
+		return;
+	}
 	n->busy = false;
-	if (!n->stopping && status == 0 && (n->full || n->again)) {
+	if (!n->stopping && (n->full || n->again || n->single)) {
 		n->again = false;
 		notify_round(n);
 	}
+}
+
+static int
+notify_poison_job(struct store *s, void *arg, struct err *e)
+{
+	struct notify *n = arg;
+	int64_t now = notify_now_ms();
+
+	if (notify_plan_audit(s, n->poison, now, "failed", NULL, NULL,
+	    "reason=record_failed", e) != 0)
+		return -1;
+	return intake_set_state(s, n->poison, "failed", now, e);
+}
+
+static void
+notify_poison_done(void *arg, int status, const struct err *e)
+{
+	struct notify *n = arg;
+
+	log_warn(NULL, "event=notify_gave_up adt=%lld status=%d reason=\"%s\"",
+	    (long long)n->poison, status, status == 0 ? n->poison_why :
+	    e->msg);
+	n->poison = 0;
+	n->busy = false;
+	if (!n->stopping)
+		notify_round(n);
 }
 
 static void
