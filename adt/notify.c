@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "adt/acrs_match.h"
@@ -21,6 +22,20 @@
 #define NOTIFY_EXPIRE_S 432000 /* 5 days, like any queued message */
 #define NOTIFY_BATCH_MAX 1024
 
+#define NOTIFY_PLANNERS_MAX 16
+#define NOTIFY_SLICE_MIN 8
+
+struct notify;
+
+struct notify_planner {
+	struct notify *n;
+	struct store *rd;
+	struct acrs_matcher *mt;
+	size_t first, count;
+	int status;
+	struct err err;
+};
+
 struct notify {
 	struct loop *loop;
 	struct store_writer *w;
@@ -31,10 +46,18 @@ struct notify {
 	uv_timer_t poll, digest;
 	int open_timers;
 	bool stopping;
-	/* The runner. */
+	/* The runner: one job lists the received ADTs, planners plan slices
+	 * of the batch in parallel (each with its read connection), one
+	 * writer job records it. */
 	bool busy, again;
 	struct store *rd;
-	struct acrs_matcher *mt;
+	struct notify_planner planners[NOTIFY_PLANNERS_MAX];
+	unsigned nplanners, jobs_left;
+	int64_t *ids;
+	char (*events)[4];
+	size_t nids;
+	int64_t now;
+	struct notify_plan **slots;
 	char from[256];
 	bool warned_sender;
 	struct notify_plan **plans;
@@ -78,32 +101,45 @@ notify_plans_free(struct notify *n)
 	n->nplans = 0;
 }
 
-/* Worker: plan a batch. */
+static void
+notify_batch_free(struct notify *n)
+{
+	if (n->slots != NULL)
+		for (size_t i = 0; i < n->nids; i++)
+			notify_plan_free(&n->slots[i]);
+	free(n->slots);
+	free(n->ids);
+	free(n->events);
+	n->slots = NULL;
+	n->ids = NULL;
+	n->events = NULL;
+	n->nids = 0;
+}
+
+/* Worker: which ADTs to plan (in id order, up to a retraction). */
 static void
 notify_work(void *arg)
 {
 	struct notify *n = arg;
-	int64_t ids[NOTIFY_BATCH_MAX];
-	char events[NOTIFY_BATCH_MAX][4];
 	unsigned cnt = 0, max = (unsigned)n->set.batch;
-	int64_t now = notify_now_ms();
 	int rc;
 
 	n->status = 0;
 	n->full = false;
+	n->now = notify_now_ms();
 	if (max > NOTIFY_BATCH_MAX)
 		max = NOTIFY_BATCH_MAX;
 	if (n->single)
 		max = 1;
-	if (n->rd == NULL) {
-		if (store_open(n->path, STORE_READONLY, &n->rd, &n->err) != 0) {
-			n->status = -1;
-			return;
-		}
-		n->mt = acrs_matcher_new(n->rd, &n->set.acrs);
+	if (n->rd == NULL &&
+	    store_open(n->path, STORE_READONLY, &n->rd, &n->err) != 0) {
+		n->status = -1;
+		return;
 	}
-	if (notify_plan_pending(n->rd, 0, max, ids, &cnt, events, &n->err) !=
-	    0) {
+	n->ids = xcalloc(max, sizeof(*n->ids));
+	n->events = xcalloc(max, sizeof(*n->events));
+	if (notify_plan_pending(n->rd, 0, max, n->ids, &cnt, n->events,
+	    &n->err) != 0) {
 		n->status = -1;
 		return;
 	}
@@ -126,27 +162,48 @@ notify_work(void *arg)
 	} else
 		n->warned_sender = false;
 	n->full = cnt == max;
-	n->plans = xcalloc(cnt, sizeof(*n->plans));
-	for (unsigned i = 0; i < cnt; i++) {
-		struct notify_plan *p = NULL;
-		struct err e;
-
-		/* A retraction waits until what came before is recorded. */
-		if (i > 0 && notify_plan_is_retraction(events[i])) {
+	/* A retraction waits until what came before is recorded. */
+	for (unsigned i = 1; i < cnt; i++)
+		if (notify_plan_is_retraction(n->events[i])) {
+			cnt = i;
 			n->full = true;
 			break;
 		}
-		if (notify_plan_adt(n->rd, n->mt, &n->set, n->from, ids[i], now,
-		    &p, &e) != 0) {
+	n->nids = cnt;
+}
+
+/* Worker: plan one slice of the batch. */
+static void
+notify_plan_work(void *arg)
+{
+	struct notify_planner *pl = arg;
+	struct notify *n = pl->n;
+
+	pl->status = 0;
+	if (pl->rd == NULL) {
+		if (store_open(n->path, STORE_READONLY, &pl->rd,
+		    &pl->err) != 0) {
+			pl->status = -1;
+			return;
+		}
+		pl->mt = acrs_matcher_new(pl->rd, &n->set.acrs);
+	}
+	/* One read transaction for the slice: one snapshot, and one lock
+	 * round instead of one per statement. */
+	(void)store_exec(pl->rd, "BEGIN", &pl->err);
+	for (size_t i = pl->first; i < pl->first + pl->count; i++) {
+		struct err e;
+
+		if (notify_plan_adt(pl->rd, pl->mt, &n->set, n->from,
+		    n->ids[i], n->now, &n->slots[i], &e) != 0) {
 			log_warn(NULL, "event=notify_plan_failed adt=%lld "
-			    "kind=%s reason=\"%s\"", (long long)ids[i],
+			    "kind=%s reason=\"%s\"", (long long)n->ids[i],
 			    err_kind_name(e.kind), e.msg);
 			if (err_is_temp(&e))
 				break;
-			continue;
 		}
-		n->plans[n->nplans++] = p;
 	}
+	(void)store_exec(pl->rd, "COMMIT", &pl->err);
 }
 
 static int
@@ -235,20 +292,76 @@ notify_poison_done(void *arg, int status, const struct err *e)
 		notify_round(n);
 }
 
-static void
-notify_after(void *arg, bool cancelled)
-{
-	struct notify *n = arg;
+static void notify_record(struct notify *n);
 
-	if (cancelled || n->stopping || n->status != 0 || n->nplans == 0) {
-		if (n->status != 0)
-			log_warn(NULL, "event=notify_read_failed reason=\"%s\"",
-			    n->err.msg);
+static void
+notify_plan_after(void *arg, bool cancelled)
+{
+	struct notify_planner *pl = arg;
+	struct notify *n = pl->n;
+
+	(void)cancelled;
+	if (pl->status != 0)
+		log_warn(NULL, "event=notify_read_failed reason=\"%s\"",
+		    pl->err.msg);
+	if (--n->jobs_left == 0)
+		notify_record(n);
+}
+
+/* Every slice planned: record what was planned, in id order. */
+static void
+notify_record(struct notify *n)
+{
+	n->plans = xcalloc(n->nids ? n->nids : 1, sizeof(*n->plans));
+	n->nplans = 0;
+	for (size_t i = 0; i < n->nids; i++)
+		if (n->slots[i] != NULL) {
+			n->plans[n->nplans++] = n->slots[i];
+			n->slots[i] = NULL;
+		}
+	notify_batch_free(n);
+	if (n->stopping || n->nplans == 0) {
 		notify_plans_free(n);
 		n->busy = false;
 		return;
 	}
 	store_writer_submit(n->w, notify_record_job, notify_record_done, n);
+}
+
+static void
+notify_after(void *arg, bool cancelled)
+{
+	struct notify *n = arg;
+	size_t slice;
+	unsigned k;
+
+	if (cancelled || n->stopping || n->status != 0 || n->nids == 0) {
+		if (n->status != 0)
+			log_warn(NULL, "event=notify_read_failed reason=\"%s\"",
+			    n->err.msg);
+		notify_batch_free(n);
+		n->busy = false;
+		return;
+	}
+	n->slots = xcalloc(n->nids, sizeof(*n->slots));
+	k = n->nplanners;
+	slice = (n->nids + k - 1) / k;
+	if (slice < NOTIFY_SLICE_MIN)
+		slice = NOTIFY_SLICE_MIN;
+	n->jobs_left = 1; /* held until every slice is queued */
+	for (unsigned i = 0; i < k && (size_t)i * slice < n->nids; i++) {
+		struct notify_planner *pl = &n->planners[i];
+
+		pl->first = (size_t)i * slice;
+		pl->count = n->nids - pl->first < slice ? n->nids - pl->first :
+		    slice;
+		n->jobs_left++;
+		if (loop_work(n->loop, notify_plan_work, notify_plan_after,
+		    pl) != 0)
+			n->jobs_left--;
+	}
+	if (--n->jobs_left == 0)
+		notify_record(n);
 }
 
 static void
@@ -391,6 +504,14 @@ notify_start(const struct notify_params *p, struct notify **n_r,
 	uv_timer_start(&n->digest, notify_digest_tick,
 	    (uint64_t)set.digest_check_ms, (uint64_t)set.digest_check_ms);
 	loop_on_stop(n->loop, notify_stop, n);
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n->nplanners = cores < 1 ? 1 : cores > NOTIFY_PLANNERS_MAX ?
+		    NOTIFY_PLANNERS_MAX : (unsigned)cores;
+		for (unsigned i = 0; i < n->nplanners; i++)
+			n->planners[i].n = n;
+	}
 	n->mc = notify_mllp_client_new(n->loop, n->w, n->path, &n->set);
 	log_info(NULL, "event=notify_started poll_ms=%lld zsegments=%s",
 	    (long long)set.poll_ms, set.zsegments);
@@ -415,7 +536,11 @@ notify_free(struct notify **np)
 	notify_mllp_client_free(&n->mc);
 	notify_plans_free(n);
 	notify_digest_set_free(&n->dset);
-	acrs_matcher_free(&n->mt);
+	notify_batch_free(n);
+	for (unsigned i = 0; i < n->nplanners; i++) {
+		acrs_matcher_free(&n->planners[i].mt);
+		store_free(&n->planners[i].rd);
+	}
 	store_free(&n->rd);
 	store_free(&n->drd);
 	free(n->path);
