@@ -101,8 +101,11 @@ deliver_to(struct deliver_ctx *ctx, struct store *s, struct queue_task *t,
 	}
 	/* Once per (queue message, recipient): a retry, or a task an earlier
 	 * process may have done without recording it (a crash between the
-	 * Maildir write and the record), looks for its first copy. */
-	str_fmt(key, sizeof(key), "%s%zu", t->id, (size_t)(res - t->rcpts));
+	 * Maildir write and the record), looks for its first copy. Each
+	 * recipient has a Maildir of its own, so the queue id is the key; a
+	 * recipient's place in this attempt's list is not (a retry may list
+	 * more recipients, come due meanwhile). */
+	str_lcpy(key, t->id, sizeof(key));
 	if (maildir_deliver_once(&ctx->maildir, res->rcpt, key,
 	    t->attempts > 0 || t->received <= ctx->started, msg, len, NULL,
 	    &e) != 0)
