@@ -192,8 +192,12 @@ def test_adt_to_care_team_end_to_end():
         for phi in ("DOE", "JANE", "19800101", "LANSING", "Chest pain"):
             assert phi not in log, phi
         rcv.close()
-        assert a.gw.stop() == 0
-        assert b.gw.stop() == 0
+        for gw in (a.gw, b.gw):
+            rc = gw.stop()
+            log = gw.log()
+            i = log.find("WARNING: ThreadSanitizer")
+            assert rc == 0, (gw.name, rc, log[i:i + 8000] if i >= 0
+                             else gw.log_tail(60))
 
 
 if __name__ == "__main__":
