@@ -75,6 +75,7 @@ buf_reserve(struct buf *b, size_t n)
 	}
 	b->data = xreallocarray(b->data, cap, 1);
 	b->cap = cap;
+	b->data[b->len] = '\0'; /* buf_cstr is text even before a write */
 	return 0;
 }
 

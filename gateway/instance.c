@@ -7,6 +7,7 @@
 
 #include "adt/acrs_config.h"
 #include "adt/adt_config.h"
+#include "adt/notify_config.h"
 #include "certs/certs_config.h"
 #include "certs/discover_config.h"
 #include "core/core_config.h"
@@ -26,6 +27,7 @@ static const struct config_def *const instance_tables[] = {
 	queue_config_defs,
 	adt_config_defs,
 	acrs_config_defs,
+	notify_config_defs,
 	gateway_config_defs,
 	NULL,
 };

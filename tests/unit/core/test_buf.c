@@ -60,6 +60,19 @@ test_buf_reserve_checks_for_overflow(void **state)
 }
 
 static void
+test_buf_reserve_leaves_text_even_before_a_write(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, BUF_UNLIMITED);
+	assert_int_equal(buf_reserve(&b, 100), 0);
+	assert_non_null(b.data);
+	assert_string_equal(buf_cstr(&b), "");
+	buf_release(&b);
+}
+
+static void
 test_buf_consume_drops_from_the_front(void **state)
 {
 	struct buf b;
@@ -108,6 +121,8 @@ main(void)
 		cmocka_unit_test(test_buf_appends_and_stays_nul_terminated),
 		cmocka_unit_test(test_buf_refuses_growth_past_its_maximum),
 		cmocka_unit_test(test_buf_reserve_checks_for_overflow),
+		cmocka_unit_test(
+		    test_buf_reserve_leaves_text_even_before_a_write),
 		cmocka_unit_test(test_buf_consume_drops_from_the_front),
 		cmocka_unit_test(test_buf_steal_hands_over_the_storage),
 	};
