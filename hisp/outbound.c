@@ -295,25 +295,6 @@ ob_routed(void *arg, const struct route_result *rr)
 }
 
 static void
-ob_loopback_done(void *arg, int status, const char *id, const struct err *e)
-{
-	struct ob *ob = arg;
-
-	if (status != 0) {
-		ob_all(ob, QUEUE_DEFERRED, "4.3.0", "local",
-		    e != NULL ? e->msg : "store failure");
-	} else {
-		char relay[64];
-
-		str_fmt(relay, sizeof(relay), "local[%s]", id);
-		ob_all(ob, QUEUE_SENT, "2.0.0", relay, "queued for local "
-		    "delivery");
-		queue_runner_kick(ob->ctx->runner);
-	}
-	ob_finish(ob);
-}
-
-static void
 ob_after_seal(void *arg, bool cancelled)
 {
 	struct ob *ob = arg;
@@ -335,24 +316,19 @@ ob_after_seal(void *arg, bool cancelled)
 	log_info(ob->t->id, "event=sealed domain=%s certs=%zu size=%zu",
 	    ob->t->domain, ob->ncerts, ob->sealed.len);
 	if (ob->local) {
-		struct queue_envelope env = {0};
-		const char **rcpts = xcalloc(ob->t->nrcpt + 1, sizeof(*rcpts));
-		size_t n = 0;
-
-		for (size_t i = 0; i < ob->t->nrcpt; i++)
-			if (ob->want[i])
-				rcpts[n++] = ob->t->rcpts[i].rcpt;
-		env.direction = QUEUE_IN;
-		env.mail_from = ob->t->mail_from;
-		env.rcpts = rcpts;
-		env.nrcpt = n;
-		env.client = "local";
-		env.message_id = ob->t->message_id;
-		env.flags = ob->t->flags;
-		queue_submit(ob->ctx->writer, &env, ob->sealed.data,
-		    ob->sealed.len, ob->t->expires - (int64_t)time(NULL),
-		    ob_loopback_done, ob);
-		free(rcpts);
+		/* The copy for our own domain is queued with this task's
+		 * outcome, in one transaction: a crash cannot leave it both
+		 * queued for delivery and still due here (delivered twice). */
+		for (size_t i = 0; i < ob->t->nrcpt; i++) {
+			if (!ob->want[i])
+				continue;
+			queue_task_add_followup(ob->t, QUEUE_IN,
+			    ob->t->mail_from, ob->t->rcpts[i].rcpt,
+			    ob->t->flags, ob->sealed.data, ob->sealed.len);
+			ob_result(&ob->t->rcpts[i], QUEUE_SENT, "2.0.0",
+			    "local", "queued for local delivery");
+		}
+		ob_finish(ob);
 		return;
 	}
 	route_lookup(ob->ctx->dns, ob->ctx->routes, ob->t->domain,

@@ -69,31 +69,8 @@ queue_id_new(char id_r[QUEUE_ID_LEN + 1])
 char *
 queue_message_id(const void *body, size_t len)
 {
-	const char *p = body, *end = p + len;
-
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t n = eol != NULL ? (size_t)(eol - p) : (size_t)(end - p);
-
-		if (n == 0 || (n == 1 && p[0] == '\r'))
-			break; /* end of the header */
-		if (n > 11 && strncasecmp(p, "Message-ID:", 11) == 0) {
-			const char *v = p + 11, *ve = p + n;
-
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' ||
-			    ve[-1] == '\t'))
-				ve--;
-			if (ve > v && ve - v < 990)
-				return xstrndup(v, (size_t)(ve - v));
-			return NULL;
-		}
-		if (eol == NULL)
-			break;
-		p = eol + 1;
-	}
-	return NULL;
+	/* Unfolded: a long id is often written on the next line. */
+	return header_message_id(body, len);
 }
 
 int64_t

@@ -16,6 +16,11 @@
 #include "hisp/smtp_server.h"
 
 #define LISTENER_MAX_ADDRS 8
+/* Replies waiting for a peer that does not read: past this much, its
+ * input is held (and reading paused) until they drain. */
+#define LISTENER_OUT_MAX (256 * 1024)
+/* Held input handed to the session at a time. */
+#define LISTENER_FEED_MAX (64 * 1024)
 
 struct session;
 
@@ -52,6 +57,12 @@ struct session {
 };
 
 static void session_pump(struct session *s);
+
+static bool
+session_out_full(const struct session *s)
+{
+	return s->conn != NULL && conn_pending(s->conn) > LISTENER_OUT_MAX;
+}
 
 static void
 session_id(char id[17])
@@ -388,9 +399,11 @@ session_event(struct session *s, const struct smtp_server_event *ev)
 static void
 session_feed_held(struct session *s)
 {
-	while (s->held.len > 0 && !s->decision && s->conn != NULL) {
+	while (s->held.len > 0 && !s->decision && s->conn != NULL &&
+	    !session_out_full(s)) {
 		size_t took = smtp_server_receive(s->smtp, s->held.data,
-		    s->held.len);
+		    s->held.len < LISTENER_FEED_MAX ? s->held.len :
+		    LISTENER_FEED_MAX);
 
 		buf_consume(&s->held, took);
 		if (took == 0)
@@ -432,7 +445,7 @@ on_data(void *arg, const uint8_t *p, size_t n)
 	struct session *s = arg;
 	size_t took;
 
-	if (s->held.len > 0 || s->decision) {
+	if (s->held.len > 0 || s->decision || session_out_full(s)) {
 		if (buf_append(&s->held, p, n) != 0) {
 			conn_abort(s->conn, "input overflow");
 			return;
@@ -480,9 +493,20 @@ on_close(void *arg, const char *reason)
 	uv_close((uv_handle_t *)&s->timer, session_timer_closed);
 }
 
+/* The replies drained: take the input held back meanwhile. */
+static void
+on_drain(void *arg)
+{
+	struct session *s = arg;
+
+	if (!s->decision && s->held.len > 0)
+		session_feed_held(s);
+}
+
 static const struct conn_ops session_ops = {
 	.on_data = on_data,
 	.on_tls = on_tls,
+	.on_drain = on_drain,
 	.on_close = on_close,
 };
 

@@ -32,7 +32,35 @@ struct sender {
 	char last_error[200];
 	smtp_sender_done_fn *done;
 	void *arg;
+	struct sender *next, *prev; /* in flight */
+	bool stopping;
 };
+
+/* Senders in flight (loop thread only), so that a stopping daemon ends
+ * them now, their recipients deferred, instead of waiting out a stalled
+ * peer until the grace period forces the loop down (leaking them). */
+static struct sender *senders;
+static struct loop *senders_hooked;
+
+static void
+senders_stop(void *arg)
+{
+	struct loop *l = arg;
+
+	for (struct sender *s = senders; s != NULL; s = s->next) {
+		/* Once the message is on its way, the answer to it is
+		 * awaited: cutting in now could leave it delivered there and
+		 * deferred here (sent twice after the restart). */
+		if (s->loop != l || s->body || s->sent > 0)
+			continue;
+		s->stopping = true;
+		str_lcpy(s->last_error, "shutting down", sizeof(s->last_error));
+		if (s->conn != NULL)
+			conn_abort(s->conn, "shutting down");
+	}
+	if (senders_hooked == l)
+		senders_hooked = NULL;
+}
 
 static void sender_try(struct sender *s);
 static void sender_pump(struct sender *s);
@@ -76,6 +104,12 @@ sender_finish(struct sender *s)
 			    "connection failed", sizeof(res[i].text));
 		}
 	}
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		senders = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
 	s->done(s->arg, res, n, s->relay);
 	free(res);
 	smtp_client_free(&s->client);
@@ -252,7 +286,7 @@ on_close(void *arg, const char *reason)
 			str_fmt(s->last_error, sizeof(s->last_error), "%s: %s",
 			    s->relay, reason);
 		s->idx++;
-		if (s->idx < s->naddrs) {
+		if (s->idx < s->naddrs && !s->stopping) {
 			sender_try(s);
 			return;
 		}
@@ -326,6 +360,11 @@ sender_start_cb(uv_timer_t *t)
 {
 	struct sender *s = t->data;
 
+	if (s->stopping || loop_stopping(s->loop)) {
+		str_lcpy(s->last_error, "shutting down", sizeof(s->last_error));
+		sender_finish(s);
+		return;
+	}
 	if (s->naddrs == 0) {
 		str_lcpy(s->last_error, "no address for the next hop",
 		    sizeof(s->last_error));
@@ -372,6 +411,14 @@ smtp_sender_start(struct loop *l, const struct smtp_sender_req *req,
 	str_lcpy(s->relay, "none", sizeof(s->relay));
 	uv_timer_init(loop_uv(l), &s->timer);
 	s->timer.data = s;
+	s->next = senders;
+	if (senders != NULL)
+		senders->prev = s;
+	senders = s;
+	if (senders_hooked != l) {
+		loop_on_stop(l, senders_stop, l);
+		senders_hooked = l;
+	}
 	/* Start from the loop, so done never runs inside this call. */
 	uv_timer_start(&s->timer, sender_start_cb, 0, 0);
 }
