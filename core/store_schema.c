@@ -341,15 +341,17 @@ const struct store_migration store_migrations[] = {
 	    " adt INTEGER NOT NULL, at INTEGER NOT NULL,"
 	    " step TEXT NOT NULL, npi TEXT, recipient TEXT, detail TEXT);"
 	    "CREATE INDEX notify_audit_adt ON notify_audit (adt, id);"},
-	/* 10: what was delivered from other HISPs, by Message-ID and
-	 * recipient, so that a message sent again (its sender crashed
-	 * after our 250) is not delivered twice. */
+	/* 10: what was delivered from other HISPs, by Message-ID, recipient
+	 * and envelope sender, so that a message sent again (its sender
+	 * crashed after our 250) is not delivered twice, while another
+	 * sender reusing an id is not mistaken for it. */
 	{10, "hisp: received",
 	    "CREATE TABLE received (message_id TEXT NOT NULL,"
 	    " rcpt TEXT NOT NULL COLLATE NOCASE,"
+	    " sender TEXT NOT NULL COLLATE NOCASE,"
 	    " at INTEGER NOT NULL,"
 	    " queue_id TEXT,"
-	    " PRIMARY KEY (message_id, rcpt));"
+	    " PRIMARY KEY (message_id, rcpt, sender));"
 	    "CREATE INDEX received_at ON received (at);"},
 	{0, NULL, NULL},
 };

@@ -248,7 +248,8 @@ deliver_seen(struct store *s, struct queue_task *t,
 
 	if (t->message_id == NULL || store_query_int(s, &v, &e,
 	    "SELECT 1 FROM received WHERE message_id = ?1 AND rcpt ="
-	    " lower(?2)", "ss", t->message_id, res->rcpt) != 1)
+	    " lower(?2) AND sender = lower(?3)", "sss", t->message_id,
+	    res->rcpt, t->mail_from) != 1)
 		return 0;
 	log_info(t->id, "event=duplicate to=<%s> message_id=%s", res->rcpt,
 	    t->message_id);

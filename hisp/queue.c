@@ -673,8 +673,9 @@ record_received(struct store *s, struct record *rec, struct err *e)
 		if (t->rcpts[i].outcome != QUEUE_DELIVERED)
 			continue;
 		if (store_run(s, e, "INSERT OR IGNORE INTO received (message_id,"
-		    " rcpt, at, queue_id) VALUES (?1, lower(?2), ?3, ?4)",
-		    "ssIs", t->message_id, t->rcpts[i].rcpt, rec->now, t->id) != 0)
+		    " rcpt, sender, at, queue_id) VALUES (?1, lower(?2),"
+		    " lower(?3), ?4, ?5)", "sssIs", t->message_id,
+		    t->rcpts[i].rcpt, t->mail_from, rec->now, t->id) != 0)
 			return -1;
 	}
 	return 0;
