@@ -346,12 +346,6 @@ conn_start_tls(struct conn *c, struct tls_ctx *ctx, bool server,
 	conn_tls_flush(c); /* a client's ClientHello */
 }
 
-bool
-conn_tls_active(const struct conn *c)
-{
-	return c->tls != NULL && c->tls_reported;
-}
-
 const char *
 conn_tls_desc(const struct conn *c)
 {

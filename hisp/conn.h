@@ -51,7 +51,6 @@ void conn_write(struct conn *c, const uint8_t *p, size_t n);
  * plaintext go out first. */
 void conn_start_tls(struct conn *c, struct tls_ctx *ctx, bool server,
     const char *sni);
-bool conn_tls_active(const struct conn *c);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384" or "" */
 const char *conn_tls_desc(const struct conn *c);
 void conn_pause(struct conn *c);

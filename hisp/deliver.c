@@ -16,13 +16,6 @@
 #include "smime/agent.h"
 
 bool
-deliver_wants_final(const uint8_t *msg, size_t len)
-{
-	return header_contains(msg, len, "Disposition-Notification-Options",
-	    "X-DIRECT-FINAL-DESTINATION-DELIVERY");
-}
-
-bool
 deliver_is_notification(const uint8_t *msg, size_t len)
 {
 	return header_contains(msg, len, "Content-Type", "multipart/report");
@@ -36,33 +29,13 @@ struct deliver_job {
 };
 
 static void
-set_result(struct queue_rcpt_result *res, enum queue_outcome o,
-    const char *status, const char *relay, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-set_result(struct queue_rcpt_result *res, enum queue_outcome o,
-    const char *status, const char *relay, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->outcome = o;
-	str_lcpy(res->status, status, sizeof(res->status));
-	free(res->relay);
-	res->relay = xstrdup(relay);
-	va_start(ap, fmt);
-	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-	va_end(ap);
-}
-
-static void
 from_err(struct queue_rcpt_result *res, const char *relay,
     const struct err *e)
 {
 	if (e->kind == ERR_TEMP)
-		set_result(res, QUEUE_DEFERRED, "4.3.0", relay, "%s", e->msg);
+		queue_rcpt_set(res, QUEUE_DEFERRED, "4.3.0", relay, "%s", e->msg);
 	else
-		set_result(res, QUEUE_FAILED, "5.3.0", relay, "%s", e->msg);
+		queue_rcpt_set(res, QUEUE_FAILED, "5.3.0", relay, "%s", e->msg);
 }
 
 /* Into a mailbox, or to a service address's hook. */
@@ -82,19 +55,19 @@ deliver_to(struct deliver_ctx *ctx, struct store *s, struct queue_task *t,
 		return;
 	}
 	if (rc == 0) {
-		set_result(res, QUEUE_FAILED, "5.1.1", "maildir",
+		queue_rcpt_set(res, QUEUE_FAILED, "5.1.1", "maildir",
 		    "no such mailbox");
 		return;
 	}
 	if (kind == ADDRESS_INTAKE) {
 		if (ctx->intake == NULL) {
-			set_result(res, QUEUE_FAILED, "5.3.0", "intake",
+			queue_rcpt_set(res, QUEUE_FAILED, "5.3.0", "intake",
 			    "no intake configured");
 		} else if (ctx->intake(ctx->intake_arg, res->rcpt, from, msg,
 		    len, &e) != 0) {
 			from_err(res, "intake", &e);
 		} else {
-			set_result(res, QUEUE_DELIVERED, "2.0.0", "intake",
+			queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", "intake",
 			    "taken by the ADT intake");
 		}
 		return;
@@ -111,7 +84,7 @@ deliver_to(struct deliver_ctx *ctx, struct store *s, struct queue_task *t,
 	    &e) != 0)
 		from_err(res, "maildir", &e);
 	else
-		set_result(res, QUEUE_DELIVERED, "2.0.0", "maildir",
+		queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", "maildir",
 		    "delivered");
 }
 
@@ -228,7 +201,7 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 	if (forward)
 		deliver_to(ctx, s, t, res, from, c, cl);
 	else
-		set_result(res, QUEUE_DELIVERED, "2.0.0", !known ? "dropped" :
+		queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", !known ? "dropped" :
 		    "suppressed", "%s", !known ?
 		    "report for an unknown message" :
 		    "duplicate or late report");
@@ -253,7 +226,7 @@ deliver_seen(struct store *s, struct queue_task *t,
 		return 0;
 	log_info(t->id, "event=duplicate to=<%s> message_id=%s", res->rcpt,
 	    t->message_id);
-	set_result(res, QUEUE_DELIVERED, "2.0.0", "duplicate",
+	queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", "duplicate",
 	    "delivered before");
 	return 1;
 }
@@ -290,7 +263,7 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 	req.n_rcpt_to = 1;
 	req.now = time(NULL);
 	if (agent_open(tr->agent, &req, &out, &e) != 0) {
-		set_result(res, QUEUE_DEFERRED, "4.3.0", "agent", "%s", e.msg);
+		queue_rcpt_set(res, QUEUE_DEFERRED, "4.3.0", "agent", "%s", e.msg);
 		agent_open_result_release(&out);
 		return;
 	}
@@ -301,10 +274,10 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		    " signer=%s", res->rcpt, agent_reason_name(out.reason),
 		    out.detail, out.signer_fp[0] ? out.signer_fp : "-");
 		if (out.temporary)
-			set_result(res, QUEUE_DEFERRED, "4.7.0", "agent",
+			queue_rcpt_set(res, QUEUE_DEFERRED, "4.7.0", "agent",
 			    "%s: %s", agent_reason_name(out.reason), out.detail);
 		else
-			set_result(res, QUEUE_FAILED, "5.7.1", "agent", "%s: %s",
+			queue_rcpt_set(res, QUEUE_FAILED, "5.7.1", "agent", "%s: %s",
 			    agent_reason_name(out.reason), out.detail);
 		agent_open_result_release(&out);
 		return;
@@ -326,7 +299,7 @@ deliver_in_one(struct deliver_ctx *ctx, struct store *s, struct trust *tr,
 		deliver_to(ctx, s, t, res, out.from, c, cl);
 	/* The original id byte for byte, also when written folded. */
 	mid = header_message_id(c, cl);
-	final = deliver_wants_final(c, cl) || deliver_wants_final(t->body,
+	final = header_final_delivery_requested(c, cl) || header_final_delivery_requested(t->body,
 	    t->len);
 	if (ctx->send_mdn && mid != NULL && out.from[0] != '\0' &&
 	    res->outcome != QUEUE_DEFERRED) {

@@ -53,10 +53,6 @@ struct deliver_ctx {
 void deliver_handle(void *ctx, struct queue_runner *r, struct queue_task *t,
     queue_task_done_fn *done);
 
-/* True when the message's header requests final delivery notification
- * (Disposition-Notification-Options with
- * X-DIRECT-FINAL-DESTINATION-DELIVERY). */
-bool deliver_wants_final(const uint8_t *msg, size_t len);
 /* True when the message is an MDN or a DSN (multipart/report). */
 bool deliver_is_notification(const uint8_t *msg, size_t len);
 

@@ -97,3 +97,10 @@ header_contains(const uint8_t *msg, size_t len, const char *name,
 	buf_release(&v);
 	return hit;
 }
+
+bool
+header_final_delivery_requested(const uint8_t *msg, size_t len)
+{
+	return header_contains(msg, len, "Disposition-Notification-Options",
+	    "X-DIRECT-FINAL-DESTINATION-DELIVERY");
+}

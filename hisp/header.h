@@ -27,4 +27,8 @@ char *header_message_id(const uint8_t *msg, size_t len);
 bool header_contains(const uint8_t *msg, size_t len, const char *name,
     const char *needle);
 
+/* The message asks for final delivery notification: its
+ * Disposition-Notification-Options names X-DIRECT-FINAL-DESTINATION-DELIVERY. */
+bool header_final_delivery_requested(const uint8_t *msg, size_t len);
+
 #endif

@@ -38,26 +38,6 @@ struct ob {
 
 static void ob_after_prepare(void *arg, bool cancelled);
 
-static void
-ob_result(struct queue_rcpt_result *res, enum queue_outcome o,
-    const char *status, const char *relay, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-ob_result(struct queue_rcpt_result *res, enum queue_outcome o,
-    const char *status, const char *relay, const char *fmt, ...)
-{
-	va_list ap;
-
-	res->outcome = o;
-	str_lcpy(res->status, status, sizeof(res->status));
-	free(res->relay);
-	res->relay = xstrdup(relay);
-	va_start(ap, fmt);
-	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
-	va_end(ap);
-}
-
 /* Every recipient still wanted gets the same outcome. */
 static void
 ob_all(struct ob *ob, enum queue_outcome o, const char *status,
@@ -65,7 +45,7 @@ ob_all(struct ob *ob, enum queue_outcome o, const char *status,
 {
 	for (size_t i = 0; i < ob->t->nrcpt; i++)
 		if (ob->want[i])
-			ob_result(&ob->t->rcpts[i], o, status, relay, "%s",
+			queue_rcpt_set(&ob->t->rcpts[i], o, status, relay, "%s",
 			    reason);
 }
 
@@ -196,7 +176,7 @@ ob_prepare_work(void *arg)
 
 		if (n == 0) {
 			ob->want[i] = false;
-			ob_result(&t->rcpts[i], QUEUE_FAILED, "5.7.1", "local",
+			queue_rcpt_set(&t->rcpts[i], QUEUE_FAILED, "5.7.1", "local",
 			    "no certificate for the local recipient");
 			continue;
 		}
@@ -237,19 +217,19 @@ ob_sent(void *arg, const struct smtp_client_result *res, size_t n,
 		st = sr->enhanced[0] ? sr->enhanced : NULL;
 		switch (sr->status) {
 		case SMTP_CLIENT_OK:
-			ob_result(qr, QUEUE_SENT, st ? st : "2.0.0", relay,
+			queue_rcpt_set(qr, QUEUE_SENT, st ? st : "2.0.0", relay,
 			    "%d %s", sr->code, sr->text);
 			break;
 		case SMTP_CLIENT_PERM:
-			ob_result(qr, QUEUE_FAILED, st ? st : "5.0.0", relay,
+			queue_rcpt_set(qr, QUEUE_FAILED, st ? st : "5.0.0", relay,
 			    "%d %s", sr->code, sr->text);
 			break;
 		default:
 			if (sr->code != 0)
-				ob_result(qr, QUEUE_DEFERRED, st ? st : "4.0.0",
+				queue_rcpt_set(qr, QUEUE_DEFERRED, st ? st : "4.0.0",
 				    relay, "%d %s", sr->code, sr->text);
 			else
-				ob_result(qr, QUEUE_DEFERRED, "4.4.1", relay,
+				queue_rcpt_set(qr, QUEUE_DEFERRED, "4.4.1", relay,
 				    "%s", sr->text);
 			break;
 		}
@@ -325,7 +305,7 @@ ob_after_seal(void *arg, bool cancelled)
 			queue_task_add_followup(ob->t, QUEUE_IN,
 			    ob->t->mail_from, ob->t->rcpts[i].rcpt,
 			    ob->t->flags, ob->sealed.data, ob->sealed.len);
-			ob_result(&ob->t->rcpts[i], QUEUE_SENT, "2.0.0",
+			queue_rcpt_set(&ob->t->rcpts[i], QUEUE_SENT, "2.0.0",
 			    "local", "queued for local delivery");
 		}
 		ob_finish(ob);
@@ -375,11 +355,11 @@ ob_discovered(void *arg, struct discover_result *res)
 			    " outcome=%s reason=\"%s\"", qr->rcpt,
 			    discover_outcome_name(res->outcome), res->reason);
 			if (res->outcome == DISCOVER_TEMP)
-				ob_result(qr, QUEUE_DEFERRED, "4.7.0",
+				queue_rcpt_set(qr, QUEUE_DEFERRED, "4.7.0",
 				    "discovery", "certificate discovery: %s",
 				    res->reason);
 			else
-				ob_result(qr, QUEUE_FAILED, "5.7.1",
+				queue_rcpt_set(qr, QUEUE_FAILED, "5.7.1",
 				    "discovery", "no valid certificate for "
 				    "the recipient: %s", res->reason);
 		}
@@ -482,7 +462,7 @@ ob_after_prepare(void *arg, bool cancelled)
 		    ob, &e) == NULL) {
 			ob->disc_pending--;
 			ob->want[i] = false;
-			ob_result(&ob->t->rcpts[i], QUEUE_FAILED, "5.1.3",
+			queue_rcpt_set(&ob->t->rcpts[i], QUEUE_FAILED, "5.1.3",
 			    "discovery", "%s", e.msg);
 		}
 	}

@@ -1,6 +1,8 @@
 #include "hisp/queue.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -71,6 +73,21 @@ queue_message_id(const void *body, size_t len)
 {
 	/* Unfolded: a long id is often written on the next line. */
 	return header_message_id(body, len);
+}
+
+void
+queue_rcpt_set(struct queue_rcpt_result *res, enum queue_outcome o,
+    const char *status, const char *relay, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->outcome = o;
+	str_lcpy(res->status, status, sizeof(res->status));
+	free(res->relay);
+	res->relay = xstrdup(relay);
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
 }
 
 int64_t
@@ -641,9 +658,7 @@ record_track(struct store *s, struct record *rec, struct err *e)
 
 	if (t->direction != QUEUE_OUT || (t->flags & QUEUE_F_NOTIFICATION))
 		return 0;
-	final = header_contains(t->body, t->len,
-	    "Disposition-Notification-Options",
-	    "X-DIRECT-FINAL-DESTINATION-DELIVERY");
+	final = header_final_delivery_requested(t->body, t->len);
 	for (size_t i = 0; i < t->nrcpt; i++) {
 		if (t->rcpts[i].outcome != QUEUE_SENT)
 			continue;
@@ -883,12 +898,6 @@ queue_runner_stop(struct queue_runner *r)
 	r->stopping = true;
 	uv_timer_stop(&r->timer);
 	uv_close((uv_handle_t *)&r->timer, NULL);
-}
-
-unsigned
-queue_runner_in_flight(const struct queue_runner *r)
-{
-	return r->in_flight;
 }
 
 void

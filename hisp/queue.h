@@ -148,7 +148,6 @@ void queue_runner_kick(struct queue_runner *r);
 void queue_runner_stop(struct queue_runner *r);
 /* Only once stopped and idle (after the loop ended). */
 void queue_runner_free(struct queue_runner **rp);
-unsigned queue_runner_in_flight(const struct queue_runner *r);
 
 const char *queue_outcome_name(enum queue_outcome o);
 const char *queue_direction_name(enum queue_direction d);
@@ -157,6 +156,12 @@ int queue_direction_parse(const char *s, enum queue_direction *d_r);
 /* A read connection of the calling thread's own for the store at path
  * (opened on first use, kept for the thread's life). Workers only. */
 struct store *queue_thread_store(const char *path, struct err *e);
+
+/* Sets a recipient's outcome, status, relay (copied) and reason. For
+ * handlers. */
+void queue_rcpt_set(struct queue_rcpt_result *res, enum queue_outcome o,
+    const char *status, const char *relay, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Seconds to wait before attempt n+1 (n >= 1), with jitter. */
 int64_t queue_backoff_s(int attempts, int64_t min_s, int64_t max_s);

@@ -644,15 +644,3 @@ smtp_listener_free(struct smtp_listener **lp)
 	free(l);
 	*lp = NULL;
 }
-
-int
-smtp_listener_port(const struct smtp_listener *l, size_t i)
-{
-	return i < l->nservers ? l->ports[i] : -1;
-}
-
-unsigned
-smtp_listener_sessions(const struct smtp_listener *l)
-{
-	return l->nsessions;
-}

@@ -39,8 +39,5 @@ int smtp_listener_start(const struct smtp_listener_params *p,
     struct smtp_listener **l_r, struct err *e);
 /* After the loop ended. Accepts NULL. */
 void smtp_listener_free(struct smtp_listener **lp);
-/* The port actually bound by the i-th address (for ":0" in tests). */
-int smtp_listener_port(const struct smtp_listener *l, size_t i);
-unsigned smtp_listener_sessions(const struct smtp_listener *l);
 
 #endif
