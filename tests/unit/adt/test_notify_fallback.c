@@ -20,6 +20,8 @@
 #include "adt/notify_plan.h"
 #include "core/store.h"
 #include "core/str.h"
+#include "hisp/mdn.h"
+#include "hisp/track.h"
 #include "tests/lib/testlib.h"
 
 #define TODAY 20261120
@@ -291,41 +293,78 @@ test_notify_fallback_queue_failure_goes_to_rank_two_once(void **state)
 }
 
 static void
+text_of(struct fx *f, const char *sql, const char *arg, char *dst,
+    size_t size)
+{
+	struct store_stmt *st;
+	struct err e;
+
+	st = store_prepare(f->s, sql, &e);
+	if (st == NULL)
+		fail_msg("%s: %s", sql, e.msg);
+	store_bindv(st, "s", arg);
+	if (store_step(st, &e) != 1)
+		fail_msg("%s: no row", sql);
+	str_lcpy(dst, store_col_text(st, 0), size);
+	store_stmt_done(st);
+}
+
+/* hisp/track.c decides: a failed MDN, or no MDN before the deadline. */
+static void
 test_notify_fallback_failed_and_missing_mdns_fall_back(void **state)
 {
-	static const char *const states[] = {"failed", "timed_out"};
+	static const char *const causes[] = {"cause=mdn_failed",
+	    "cause=mdn_timeout"};
 	struct fx *f = *state;
+	struct track_opts o = {60, 60};
 
-	for (size_t i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++) {
 		struct notify_apply_stats st;
-		char visit[16], cid[16];
+		struct mdn_report r;
+		enum track_verdict v;
+		char visit[16], cid[16], mid[200];
+		struct err e;
+		int n = 0;
 
-		str_fmt(visit, sizeof(visit), "V%zu", i);
-		str_fmt(cid, sizeof(cid), "T%zu", i);
+		str_fmt(visit, sizeof(visit), "V%d", i);
+		str_fmt(cid, sizeof(cid), "T%d", i);
 		add_adt(f, cid, "A01", visit);
 		plan_pending(f);
+		text_of(f, "SELECT message_id FROM notify_sent WHERE recipient ="
+		    " ? AND state = 'queued' AND fallback_of IS NULL",
+		    "dr.gone@b.example", mid, sizeof(mid));
 		exec(f, "DELETE FROM queue_msg", NULL);
-		/* dr.gone accepted it (a 250), then its HISP reports. */
-		exec(f, "INSERT INTO track (message_id, rcpt, sender, state,"
-		    " final_requested, sent, deadline) SELECT message_id,"
-		    " lower(recipient), 'notify@a.example', 'sent', 0, 1, 2"
-		    " FROM notify_sent WHERE recipient = ? AND fallback_of IS"
-		    " NULL AND state = 'queued'", "dr.gone@b.example");
-		exec(f, "UPDATE track SET state = 'processed' WHERE state ="
-		    " 'sent'", NULL);
+		/* dr.gone's HISP accepted it (a 250), then reports. */
+		assert_int_equal(track_sent(f->s, mid, "dr.gone@b.example",
+		    "notify@a.example", "Q", true, 1000, &o, &e), 0);
+		memset(&r, 0, sizeof(r));
+		r.disposition = MDN_PROCESSED;
+		str_lcpy(r.orig_message_id, mid, sizeof(r.orig_message_id));
+		str_lcpy(r.final_recipient, "dr.gone@b.example",
+		    sizeof(r.final_recipient));
+		assert_int_equal(track_apply(f->s, &r, cid, 1001, &o, &v, &e),
+		    0);
+		assert_int_equal(v, TRACK_FORWARD);
 		assert_int_equal(fallback(f, &st), 0);
-		exec(f, "UPDATE track SET state = ? WHERE state ="
-		    " 'processed'", states[i]);
+		if (i == 0) {
+			r.disposition = MDN_FAILED;
+			assert_int_equal(track_apply(f->s, &r, visit, 1002, &o,
+			    &v, &e), 0);
+			assert_int_equal(v, TRACK_FORWARD);
+		} else {
+			assert_int_equal(track_expire(f->s, 1000 + 3600,
+			    "mx.a.example", &n, &e), 0);
+			assert_int_equal(n, 1);
+		}
 		assert_int_equal(fallback(f, &st), 1);
 		if (st.direct != 1)
-			fail_msg("%s: got %u direct, want 1", states[i],
+			fail_msg("%s: got %u direct, want 1", causes[i],
 			    st.direct);
 		assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
 		    " recipient = 'dr.smith@b.example' AND fallback_of IS NOT"
 		    " NULL AND instr(visit, ?) > 0", visit), 1);
 		assert_int_equal(q(f, "SELECT count(*) FROM notify_audit WHERE"
-		    " step = 'failed' AND instr(detail, ?) > 0",
-		    i == 0 ? "cause=mdn_failed" : "cause=mdn_timeout"), 1);
+		    " step = 'failed' AND instr(detail, ?) > 0", causes[i]), 1);
 	}
 }
 
@@ -449,6 +488,35 @@ test_notify_fallback_rank_two_failing_goes_nowhere_else(void **state)
 	    1);
 }
 
+/* A retraction reaches the fallback recipient; a retraction that fails
+ * at rank 1 does not reach rank 2 a second time. */
+static void
+test_notify_fallback_retraction_reaches_rank_two_once(void **state)
+{
+	struct fx *f = *state;
+	struct notify_apply_stats st;
+	int64_t fb;
+
+	add_adt(f, "R0", "A01", "V700");
+	plan_pending(f);
+	queue_fails(f, "dr.gone@b.example");
+	assert_int_equal(fallback(f, &st), 1);
+	fb = sent_id(f, "dr.smith@b.example");
+	add_adt(f, "R1", "A11", "V700");
+	plan_pending(f);
+	assert_int_equal(q(f, "SELECT retracts FROM notify_sent WHERE event ="
+	    " 'A11' AND recipient = ?", "dr.smith@b.example"), fb);
+	queue_fails(f, "dr.gone@b.example");
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " fallback = 'due' AND event = ?", "A11"), 1);
+	assert_int_equal(fallback(f, &st), 1);
+	assert_int_equal(st.direct + st.mllp + st.digest, 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " event = 'A11' AND recipient = ?", "dr.smith@b.example"), 1);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " fallback = 'exhausted' AND event = ?", "A11"), 1);
+}
+
 int
 main(void)
 {
@@ -471,6 +539,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_notify_fallback_rank_two_failing_goes_nowhere_else,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_fallback_retraction_reaches_rank_two_once,
 		    setup, teardown),
 	};
 
