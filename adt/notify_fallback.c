@@ -277,10 +277,11 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		o->fallback_of = failed;
 		o->retracts = r->retracts;
 		fb_list_add(o->npis, sizeof(o->npis), npi);
-		str_lcpy(o->patient_ids, r->patient_ids, sizeof(o->patient_ids));
-		fb_audit(p, "fallback", npi, t->address, "from_notification=%lld"
-		    " endpoint=%lld rank=%d", (long long)failed,
-		    (long long)t->endpoint_id, t->rank);
+		str_lcpy(o->patient_ids, r->patient_ids,
+		    sizeof(o->patient_ids));
+		fb_audit(p, "fallback", npi, t->address,
+		    "from_notification=%lld endpoint=%lld rank=%d",
+		    (long long)failed, (long long)t->endpoint_id, t->rank);
 		fb_audit(p, "routed", npi, o->recipient, "kind=%s endpoint=%lld"
 		    " rank=%d fallback_of=%lld%s", notify_kind_name(o->kind),
 		    (long long)t->endpoint_id, t->rank, (long long)failed,
@@ -337,7 +338,8 @@ notify_fallback_plan(struct store *s, const struct notify_settings *set,
 		goto fail;
 	if (rc == 0 || hl7_parse(raw.data, raw.len, &m, &pe) != 0) {
 		fb_audit(p, "exhausted", NULL, NULL, "notification=%lld "
-		    "reason=%s", (long long)failed, rc == 0 ? "no_adt" : "parse");
+		    "reason=%s", (long long)failed,
+		    rc == 0 ? "no_adt" : "parse");
 		goto done;
 	}
 	notify_policy_decide(m, set->sensitive_facilities, &pol);

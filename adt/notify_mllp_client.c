@@ -181,8 +181,9 @@ mc_record_job(struct store *s, void *arg, struct err *e)
 			/* A final failure is due for a fallback to the
 			 * next endpoint (adt/notify_fallback.h). */
 			if (store_run(s, e, "UPDATE notify_sent SET state = ?1,"
-			    " attempts = attempts + 1, next_try = ?2, updated = ?3,"
-			    " reason = ?4, fallback = CASE WHEN ?1 = 'failed'"
+			    " attempts = attempts + 1, next_try = ?2,"
+			    " updated = ?3, reason = ?4,"
+			    " fallback = CASE WHEN ?1 = 'failed'"
 			    " THEN 'due' ELSE fallback END"
 			    " WHERE id = ?5 AND state = 'pending'",
 			    "sIIsI", state, next, now, detail, m->id) != 0)

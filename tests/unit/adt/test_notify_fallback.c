@@ -330,8 +330,9 @@ test_notify_fallback_failed_and_missing_mdns_fall_back(void **state)
 		str_fmt(cid, sizeof(cid), "T%d", i);
 		add_adt(f, cid, "A01", visit);
 		plan_pending(f);
-		text_of(f, "SELECT message_id FROM notify_sent WHERE recipient ="
-		    " ? AND state = 'queued' AND fallback_of IS NULL",
+		text_of(f, "SELECT message_id FROM notify_sent WHERE"
+		    " recipient = ? AND state = 'queued' AND fallback_of IS"
+		    " NULL",
 		    "dr.gone@b.example", mid, sizeof(mid));
 		exec(f, "DELETE FROM queue_msg", NULL);
 		/* dr.gone's HISP accepted it (a 250), then reports. */
