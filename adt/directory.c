@@ -762,10 +762,10 @@ dir_target_cmp(const void *a, const void *b)
 {
 	const struct directory_target *x = a, *y = b;
 
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
 	if (x->via_organization != y->via_organization)
 		return x->via_organization ? 1 : -1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
 	return strcmp(x->owner_npi, y->owner_npi) != 0 ?
 	    strcmp(x->owner_npi, y->owner_npi) :
 	    (x->endpoint_id < y->endpoint_id ? -1 :
@@ -834,8 +834,11 @@ directory_route(struct store *s, const char *npi, const char *event,
 	}
 	if (dir_route_owner(&cx, npi, false, NULL, 0, e) != 0)
 		goto out;
-	if (cx.active_seen == 0) {
-		/* No usable endpoint of its own: its organizations'. */
+	if (cx.active_seen == 0 || result_r->ntargets > 0) {
+		/* No active endpoint of its own: its organizations'. With
+		 * usable endpoints of its own, its organizations' follow them
+		 * as the last fallbacks. (Own endpoints that all decline the
+		 * event decline it: no organization's.) */
 		if (directory_preference_list(s, npi, &mprefs, &nmprefs,
 		    e) != 0)
 			goto out;

@@ -57,8 +57,12 @@ def test_import_csv_then_show_and_route():
                    "--json")
         route = json.loads(r.stdout)["route"]
         assert route["status"] == "routed", route
-        assert [t["address"] for t in route["targets"]] == [
-            "dr.smith@b.test", "jsmith@backup.b.test"], route
+        # Own endpoints by rank, then the organization's as the last
+        # fallback.
+        assert [(t["address"], t["via_organization"])
+                for t in route["targets"]] == [
+            ("dr.smith@b.test", False), ("jsmith@backup.b.test", False),
+            ("inbox@riverside.b.test", True)], route
 
         r = gw.cli("directory", "route", BROWN, "--event", "A03", "--class", "O",
                    "--json")
@@ -86,7 +90,8 @@ def test_import_fhir_bundle_then_route():
         targets = json.loads(r.stdout)["route"]["targets"]
         assert [(t["kind"], t["address"], t["rank"]) for t in targets] == [
             ("direct", "elena.ortiz@direct.harbor.b.test", 1),
-            ("mllp", "127.0.0.1:2577", 2)], targets
+            ("mllp", "127.0.0.1:2577", 2),
+            ("direct", "frontdesk@direct.harbor.b.test", 1)], targets
         r = gw.cli("directory", "show", "1999999992")
         assert "member of 1100000003" in r.stdout, r.stdout
         assert "frontdesk@direct.harbor.b.test rank 1 via organization" in r.stdout, r.stdout

@@ -416,6 +416,26 @@ test_route_falls_back_to_the_organization_without_own_endpoint(void **state)
 }
 
 static void
+test_route_lists_the_organization_after_every_own_endpoint(void **state)
+{
+	struct fix *f = *state;
+	struct directory_route r;
+
+	load_base(f->s);
+	load(f->s, DIRECTORY_ENDPOINTS, "owner_npi,kind,address,rank\n"
+	    O_RIVER ",direct,inbox@riverside.b.test,1\n"
+	    P_GARCIA ",direct,second@b.test,5\n"
+	    P_GARCIA ",direct,first@b.test,2\n");
+	route(f->s, P_GARCIA, "A01", 'I', &r);
+	expect_routed(&r, "first@b.test");
+	assert_int_equal(r.ntargets, 3);
+	assert_string_equal(r.targets[1].address, "second@b.test");
+	assert_false(r.targets[1].via_organization);
+	assert_string_equal(r.targets[2].address, "inbox@riverside.b.test");
+	assert_true(r.targets[2].via_organization);
+}
+
+static void
 test_route_falls_back_when_every_own_endpoint_is_inactive(void **state)
 {
 	struct fix *f = *state;
@@ -577,6 +597,7 @@ main(void)
 		T(test_route_preference_format_chooses_the_endpoint_kind),
 		T(test_route_reports_the_digest_time_of_the_preference),
 		T(test_route_falls_back_to_the_organization_without_own_endpoint),
+		T(test_route_lists_the_organization_after_every_own_endpoint),
 		T(test_route_falls_back_when_every_own_endpoint_is_inactive),
 		T(test_route_organization_fallback_honours_both_preferences),
 		T(test_route_skips_inactive_memberships_and_organizations),
