@@ -22,7 +22,10 @@ struct acrs_import_result {
 	bool header_ok;  /* false: nothing could be read */
 	bool committed;  /* the roster was replaced or updated */
 	bool rejected;   /* --strict and problems: nothing was written */
-	double seconds;  /* wall time of the import */
+	double seconds;  /* wall time of the import, to its commit */
+	/* Then copying the committed roster from the WAL into the database
+	 * file (after the import is durable and visible). */
+	double checkpoint_seconds;
 	/* CPU time of the reading thread (CSV and checks) and of the
 	 * writing thread (the store), for throughput on a busy machine. */
 	double cpu_read, cpu_write;

@@ -712,6 +712,18 @@ store_defer_checkpoints(struct store *s, bool defer)
 	(void)sqlite3_wal_autocheckpoint(s->db, defer ? 0 : 1000);
 }
 
+int
+store_wal_checkpoint(struct store *s, struct err *e)
+{
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+	                                   SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	/* BUSY: someone else is checkpointing, which is as good. */
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		return store_fail(s->db, rc, e, "checkpoint");
+	return 0;
+}
+
 /* Before SQLite initializes: no memory statistics (nothing reads them, and
  * keeping them takes a global mutex on every allocation of every thread). */
 static pthread_once_t store_global_once = PTHREAD_ONCE_INIT;
@@ -941,10 +953,15 @@ store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 		 * reach the end of the WAL: once the checkpointer's pass is
 		 * over, copy the rest, so that this transaction starts the WAL
 		 * over (unless a reader still needs old frames). */
-		pthread_mutex_lock(&w->ckpt_run_mu);
-		store_checkpoint(s, "writer");
-		pthread_mutex_unlock(&w->ckpt_run_mu);
-		w->wal_frames = 0;
+		/* Not while the checkpointer is at it: a large WAL (a bulk
+		 * load's, committed by another connection) takes seconds to
+		 * copy, and the writer does not wait for that; it tries again
+		 * before a later batch. */
+		if (pthread_mutex_trylock(&w->ckpt_run_mu) == 0) {
+			store_checkpoint(s, "writer");
+			pthread_mutex_unlock(&w->ckpt_run_mu);
+			w->wal_frames = 0;
+		}
 	}
 	if (store_begin(s, &e) == -1) {
 		failed = true;

@@ -39,9 +39,12 @@ int store_open(const char *path, unsigned flags, struct store **s_r,
 /* A connection's commits normally copy the WAL into the database file past
  * 1000 frames (SQLite's default) unless a store_writer checkpoints for it.
  * defer = true: this connection's commits leave that to whoever writes or
- * closes next (a bulk load returns once its data is durable in the WAL);
- * false: the default again. No effect on a store_writer's connection. */
+ * closes next, or to store_wal_checkpoint() (a bulk load commits, then
+ * checkpoints apart); false: the default again. No effect on a store_writer's connection. */
 void store_defer_checkpoints(struct store *s, bool defer);
+/* Copies the WAL into the database file as far as no reader still needs
+ * it, waiting for nobody (PASSIVE). 0, or -1 (e). */
+int store_wal_checkpoint(struct store *s, struct err *e);
 /* Same with another migration list (tests), terminated by a zero version
  * and borrowed for the call only. A database whose user_version is newer
  * than the list's last version is a CONFIG error. */
