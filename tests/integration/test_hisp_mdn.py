@@ -5,7 +5,7 @@ import json
 import time
 
 from harness import Env, free_port, run, wait_for
-from hisputil import Dovecot, message, submit, two_hisps
+from hisputil import Dovecot, maildir_messages, message, submit, two_hisps
 
 FINAL = "Disposition-Notification-Options: X-DIRECT-FINAL-DESTINATION-DELIVERY=optional,true\r\n"
 SHORT = "[mdn]\nprocessed_timeout = 4s\ndispatched_timeout = 4s\ncheck_interval = 200ms\n"
@@ -36,14 +36,15 @@ def reports(msgs):
     return sorted(out)
 
 
-def mdn_text(frm, to, orig, disposition):
+def mdn_text(frm, to, orig, disposition, final=None):
+    final = final or frm
     return ("From: <%s>\r\nTo: <%s>\r\nSubject: Message %s\r\nMessage-ID: <%d.late@b.test>\r\n"
             "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification;"
             " boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n%s\r\n\r\n--XX\r\n"
             "Content-Type: message/disposition-notification\r\n\r\nReporting-UA: b.test; test\r\n"
             "Final-Recipient: rfc822; %s\r\nOriginal-Message-ID: %s\r\n"
             "Disposition: automatic-action/MDN-sent-automatically; %s\r\n\r\n--XX--\r\n"
-            % (frm, to, disposition, time.time_ns(), disposition, frm, orig, disposition)).encode()
+            % (frm, to, disposition, time.time_ns(), disposition, final, orig, disposition)).encode()
 
 
 def test_final_delivery_request_gets_processed_and_dispatched_mdns():
@@ -164,6 +165,38 @@ def test_restart_of_the_sender_between_send_and_mdn_ends_right():
         assert reports(got) == [("dispatched", True), ("processed", False)], reports(got)
 
 
+def test_forged_mdn_from_another_trusted_address_is_ignored_and_the_genuine_one_applied():
+    with Env("mdn-forged") as env:
+        # B sends no MDNs of its own: every report below is written by hand.
+        a, b, _ = two_hisps(env, b_boxes=("bob", "carol"), b_config="[mdn]\nsend = no\n")
+        a.gw.start()
+        b.gw.start()
+        mid = "<forged.%d@a.test>" % time.time_ns()
+        submit(a, "alice@a.test", ["bob@b.test"], message("alice@a.test", "bob@b.test", mid=mid, extra=FINAL))
+        wait_state(a, mid, "sent")
+        # carol (trusted, signed by B, but not a recipient) claims bob has it.
+        submit(b, "carol@b.test", ["alice@a.test"],
+               mdn_text("carol@b.test", "alice@a.test", mid, "dispatched", final="bob@b.test"))
+        a.gw.wait_log(r"event=mdn_rejected reason=sender_not_recipient kind=mdn disposition=dispatched"
+                      r" orig=%s rcpt=<bob@b.test> from=<carol@b.test>" % mid)
+        time.sleep(1.0)
+        s = status(a, mid)
+        assert s["state"] == "sent" and not s["dispatched"] and s["reports"] == [], \
+            "after the forged MDN: got %s, want state sent and no reports" % s
+        assert maildir_messages(a, "alice@a.test") == [], "the forged MDN reached the sender"
+        # bob's own MDN is applied and reaches alice.
+        submit(b, "bob@b.test", ["alice@a.test"], mdn_text("bob@b.test", "alice@a.test", mid, "dispatched"))
+        wait_state(a, mid, "dispatched")
+        got = harness_wait(lambda: maildir_messages(a, "alice@a.test"), "the genuine MDN in alice's Maildir")
+        assert len(got) == 1 and b"MDN-sent-automatically; dispatched" in got[0], got
+        assert a.gw.stop() == 0, a.gw.log_tail()
+        assert b.gw.stop() == 0, b.gw.log_tail()
+
+
+def harness_wait(fn, what, timeout=30):
+    return wait_for(lambda: fn() or None, timeout, interval=0.2, what=what)
+
+
 if __name__ == "__main__":
     run([
         test_final_delivery_request_gets_processed_and_dispatched_mdns,
@@ -172,4 +205,5 @@ if __name__ == "__main__":
         test_duplicate_mdn_is_suppressed,
         test_unknown_recipient_at_the_receiver_gives_the_sender_a_failure,
         test_restart_of_the_sender_between_send_and_mdn_ends_right,
+        test_forged_mdn_from_another_trusted_address_is_ignored_and_the_genuine_one_applied,
     ])
