@@ -320,11 +320,15 @@ on_close(void *arg, const char *reason)
 		if (s->last_error[0] == '\0')
 			str_fmt(s->last_error, sizeof(s->last_error), "%s: %s",
 			    s->relay, reason);
-		s->idx++;
-		if (s->idx < s->naddrs && !s->stopping) {
+		if (s->idx + 1 < s->naddrs && !s->stopping) {
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%s\"", s->relay, s->last_error);
+			s->idx++;
+			s->last_error[0] = '\0';
 			sender_try(s);
 			return;
 		}
+		s->idx++;
 		sender_finish(s);
 		return;
 	}
@@ -337,8 +341,13 @@ on_close(void *arg, const char *reason)
 		const struct smtp_client_result *r =
 		    smtp_client_rcpt_result(s->client, 0);
 
-		log_info(s->log_id, "event=smtp_next_mx relay=%s reply=\"%s\"",
-		    s->relay, r != NULL ? r->text : reason);
+		if (r != NULL && r->code != 0)
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%d %s\"", s->relay, r->code, r->text);
+		else
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%s\"", s->relay, r != NULL ? r->text :
+			    reason);
 		s->idx++;
 		s->last_error[0] = '\0';
 		sender_try(s);

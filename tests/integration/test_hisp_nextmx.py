@@ -1,7 +1,7 @@
 """The next MX on a session-level temporary failure (as Postfix does):
 b.test has two MX records, mx1 (preference 10) and mx2 (20). mx1 is a
 tiny Python SMTP listener that refuses the session: 421 at the greeting,
-or 451 to MAIL FROM; mx2 is HISP B (directgate). A's message to bob is
+or 451 to MAIL FROM, or nothing listens there; mx2 is HISP B (directgate). A's message to bob is
 delivered through mx2 on the first attempt. A 5xx from mx1 still fails
 the message (no second MX, the sender gets a DSN)."""
 import socket
@@ -96,8 +96,10 @@ def setup(env, mode):
     a.gw.configure("[dns]\nservers = %s\n[delivery]\nmx_port = %d\n" % (knot.server(), port))
     b.gw.configure("[dns]\nservers = %s\n[delivery]\nmx_port = %d\n"
                    % (knot.server(), a.gw.smtp_port))
-    refuser = Refuser(port, mode)
-    env.procs.add(_Closer(refuser), "refuser")
+    refuser = None
+    if mode != "closed":  # "closed": nothing listens there
+        refuser = Refuser(port, mode)
+        env.procs.add(_Closer(refuser), "refuser")
     a.gw.start()
     b.gw.start()
     return a, b, refuser, port
@@ -124,7 +126,7 @@ class _Closer:
         self.terminate()
 
 
-def delivered_through_mx2_on_first_attempt(mode, want_commands):
+def delivered_through_mx2_on_first_attempt(mode, want_commands, want_reply):
     with Env("nextmx-" + mode) as env:
         a, b, refuser, port = setup(env, mode)
         mid = "<nextmx.%d@a.test>" % time.time_ns()
@@ -134,10 +136,12 @@ def delivered_through_mx2_on_first_attempt(mode, want_commands):
                        what="the message in bob's Maildir at B")
         took = time.time() - t0
         assert len(got) == 1 and ("Message-ID: %s" % mid).encode() in got[0], got
-        assert refuser.sessions == 1, "mx1 sessions: got %d, want 1" % refuser.sessions
-        assert refuser.commands == want_commands, \
-            "mx1 commands: got %s, want %s" % (refuser.commands, want_commands)
-        a.gw.wait_log(r"event=smtp_next_mx relay=mx1\.b\.test\[%s\]:%d" % (MX1.replace(".", r"\."), port))
+        if refuser is not None:
+            assert refuser.sessions == 1, "mx1 sessions: got %d, want 1" % refuser.sessions
+            assert refuser.commands == want_commands, \
+                "mx1 commands: got %s, want %s" % (refuser.commands, want_commands)
+        a.gw.wait_log(r"event=smtp_next_mx relay=mx1\.b\.test\[%s\]:%d reply=\"%s" % (
+            MX1.replace(".", r"\."), port, want_reply))
         line = a.gw.wait_log(r"to=<bob@b\.test> relay=\S+ attempts=\d+ status=\w+").group(0)
         want = "to=<bob@b.test> relay=mx2.b.test[%s]:%d attempts=1 status=sent" % (MX2, port)
         assert line == want, "got %s, want %s" % (line, want)
@@ -149,11 +153,16 @@ def delivered_through_mx2_on_first_attempt(mode, want_commands):
 
 
 def test_421_greeting_from_the_first_mx_delivers_through_the_second():
-    delivered_through_mx2_on_first_attempt("greet421", [])
+    delivered_through_mx2_on_first_attempt("greet421", [], "421 4.3.2 mx1.b.test busy")
 
 
 def test_451_to_mail_from_the_first_mx_delivers_through_the_second():
-    delivered_through_mx2_on_first_attempt("mail451", ["EHLO", "MAIL", "QUIT"])
+    delivered_through_mx2_on_first_attempt("mail451", ["EHLO", "MAIL", "QUIT"],
+                                           "451 4.3.0 mx1.b.test cannot take mail")
+
+
+def test_refused_connection_to_the_first_mx_delivers_through_the_second():
+    delivered_through_mx2_on_first_attempt("closed", None, "connect to ")
 
 
 def test_554_greeting_from_the_first_mx_still_fails_the_message():
@@ -178,5 +187,6 @@ if __name__ == "__main__":
     run([
         test_421_greeting_from_the_first_mx_delivers_through_the_second,
         test_451_to_mail_from_the_first_mx_delivers_through_the_second,
+        test_refused_connection_to_the_first_mx_delivers_through_the_second,
         test_554_greeting_from_the_first_mx_still_fails_the_message,
     ])
