@@ -43,6 +43,8 @@ static const struct {
 	sizeof(acrs_store_indexes[0]))
 
 #define ACRS_REL_BATCH 32
+/* The page cache while indexes are rebuilt, in KiB (see the commit). */
+#define ACRS_STORE_SORT_KIB "8192"
 
 struct acrs_pending_rel {
 	int64_t patient;
@@ -68,6 +70,7 @@ struct acrs_import {
 	 * statement of many rows costs less than many statements). */
 	struct acrs_pending_rel *pend;
 	size_t n_pend;
+	int64_t cache_was; /* PRAGMA cache_size before the import */
 	int64_t *pat_ids;  /* row id per patient ordinal of the file */
 	size_t pat_cap;
 	uint64_t rows;
@@ -111,26 +114,51 @@ acrs_store_bind_date(struct store_stmt *st, int idx, int32_t d)
 	return d != 0 ? store_bind_int(st, idx, d) : store_bind_null(st, idx);
 }
 
+/* The connection's settings as they were before the import. */
+static void
+acrs_store_import_settle(struct store *s, int64_t cache_was)
+{
+	struct err e;
+	char sql[64];
+
+	store_defer_checkpoints(s, false);
+	str_fmt(sql, sizeof(sql), "PRAGMA cache_size=%lld",
+	    (long long)cache_was);
+	if (store_exec(s, sql, &e) == -1 ||
+	    store_exec(s, "PRAGMA temp_store=DEFAULT", &e) == -1 ||
+	    store_exec(s, "PRAGMA threads=0", &e) == -1)
+		log_warn("acrs", "event=import_settings_not_restored "
+		    "reason=\"%s\"", e.msg);
+}
+
 int
 acrs_store_import_begin(struct store *s, const struct acrs_import_opts *o,
     struct acrs_import **im_r, struct err *e)
 {
 	struct acrs_import *im;
-	int64_t sub_pat = 0, all_pat = 0;
+	int64_t sub_pat = 0, all_pat = 0, cache_was = 0;
 	char sql[64];
 
 	*im_r = NULL;
+	if (store_query_int(s, &cache_was, e, "PRAGMA cache_size", "") != 1)
+		return -1;
 	if (o->cache_bytes > 0) {
 		str_fmt(sql, sizeof(sql), "PRAGMA cache_size=-%lld",
 		    (long long)(o->cache_bytes / 1024));
-		if (store_exec(s, sql, e) == -1 ||
-		    store_exec(s, "PRAGMA temp_store=MEMORY", e) == -1)
+		if (store_exec(s, sql, e) == -1)
 			return -1;
 	}
-	if (store_begin(s, e) == -1)
+	/* The commit returns once the import is durable in the WAL: copying
+	 * it into the database file is left to the server's checkpointer
+	 * (or to the close of the last connection). */
+	store_defer_checkpoints(s, true);
+	if (store_begin(s, e) == -1) {
+		acrs_store_import_settle(s, cache_was);
 		return -1;
+	}
 	im = xcalloc(1, sizeof(*im));
 	im->s = s;
+	im->cache_was = cache_was;
 	im->mode = o->mode;
 	im->submitter_name = xstrdup(o->submitter);
 	if (store_run(s, e, "INSERT INTO acrs_submitter (name) VALUES (?) "
@@ -209,21 +237,21 @@ acrs_store_import_patient(struct acrs_import *im, const struct acrs_rec *r,
 	int rc;
 
 	store_bind_int(st, 1, im->submitter);
-	store_bind_text(st, 2, r->patient_id);
-	store_bind_text(st, 3, r->id_type);
-	store_bind_text(st, 4, r->authority);
-	store_bind_text(st, 5, r->last);
-	store_bind_text(st, 6, r->first);
-	store_bind_text(st, 7, r->middle);
-	store_bind_text(st, 8, r->suffix);
+	store_bind_text_static(st, 2, r->patient_id);
+	store_bind_text_static(st, 3, r->id_type);
+	store_bind_text_static(st, 4, r->authority);
+	store_bind_text_static(st, 5, r->last);
+	store_bind_text_static(st, 6, r->first);
+	store_bind_text_static(st, 7, r->middle);
+	store_bind_text_static(st, 8, r->suffix);
 	store_bind_int(st, 9, r->dob);
-	store_bind_text(st, 10, sex);
-	store_bind_text(st, 11, r->street);
-	store_bind_text(st, 12, r->city);
-	store_bind_text(st, 13, r->state);
-	store_bind_text(st, 14, r->zip5);
-	store_bind_text(st, 15, r->phone);
-	store_bind_text(st, 16, r->ssn4);
+	store_bind_text_static(st, 10, sex);
+	store_bind_text_static(st, 11, r->street);
+	store_bind_text_static(st, 12, r->city);
+	store_bind_text_static(st, 13, r->state);
+	store_bind_text_static(st, 14, r->zip5);
+	store_bind_text_static(st, 15, r->phone);
+	store_bind_text_static(st, 16, r->ssn4);
 	if (kn != 0)
 		store_bind_int(st, 17, kn);
 	else
@@ -263,10 +291,10 @@ acrs_store_import_flush(struct acrs_import *im, struct err *e)
 		int b = many ? (int)i * 9 : 0;
 
 		store_bind_int(st, b + 1, p->patient);
-		store_bind_text(st, b + 2, p->npi);
-		store_bind_text(st, b + 3, acrs_file_rel_name(p->rel));
-		store_bind_text(st, b + 4, p->provider_name);
-		store_bind_text(st, b + 5, p->organization);
+		store_bind_text_static(st, b + 2, p->npi);
+		store_bind_text_static(st, b + 3, acrs_file_rel_name(p->rel));
+		store_bind_text_static(st, b + 4, p->provider_name);
+		store_bind_text_static(st, b + 5, p->organization);
 		acrs_store_bind_date(st, b + 6, p->last_seen);
 		acrs_store_bind_date(st, b + 7, p->start_date);
 		acrs_store_bind_date(st, b + 8, p->end_date);
@@ -329,10 +357,10 @@ acrs_store_import_add(struct acrs_import *im, const struct acrs_rec *r,
 	}
 	st = im->st_rel;
 	store_bind_int(st, 1, pid);
-	store_bind_text(st, 2, r->npi);
-	store_bind_text(st, 3, acrs_file_rel_name(r->rel));
-	store_bind_text(st, 4, r->provider_name);
-	store_bind_text(st, 5, r->organization);
+	store_bind_text_static(st, 2, r->npi);
+	store_bind_text_static(st, 3, acrs_file_rel_name(r->rel));
+	store_bind_text_static(st, 4, r->provider_name);
+	store_bind_text_static(st, 5, r->organization);
 	acrs_store_bind_date(st, 6, r->last_seen);
 	acrs_store_bind_date(st, 7, r->start_date);
 	acrs_store_bind_date(st, 8, r->end_date);
@@ -353,6 +381,7 @@ acrs_store_import_free(struct acrs_import **imp)
 	if (im == NULL)
 		return;
 	*imp = NULL;
+	acrs_store_import_settle(im->s, im->cache_was);
 	free(im->pat_ids);
 	free(im->pend);
 	free(im->submitter_name);
@@ -382,20 +411,33 @@ acrs_store_import_commit(struct acrs_import **imp,
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (store_exec(s, "PRAGMA threads=2", e) == -1)
+		/* SQLite sorts an index's keys in runs of at most the
+		 * page cache's size: small runs fit the CPU caches and are
+		 * sorted by helper threads (on files in the temporary
+		 * directory, unlinked) while this one scans, then merged; one
+		 * run as large as the import's cache is sorted on this
+		 * thread alone, at 2 to 3 times the cost. */
+		if (store_exec(s, "PRAGMA threads=2", e) == -1 ||
+		    store_exec(s, "PRAGMA temp_store=FILE", e) == -1 ||
+		    store_exec(s, "PRAGMA cache_size=-" ACRS_STORE_SORT_KIB,
+		    e) == -1)
 			goto fail;
 		for (size_t i = 0; i < ACRS_STORE_NIDX; i++) {
-			struct timespec a, b;
+			struct timespec a, b, ca, cb;
 
 			clock_gettime(CLOCK_MONOTONIC, &a);
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
 			if (store_exec(s, acrs_store_indexes[i].create, e) ==
 			    -1)
 				goto fail;
 			clock_gettime(CLOCK_MONOTONIC, &b);
-			log_debug("acrs", "import index=%s seconds=%.2f",
-			    acrs_store_indexes[i].name,
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
+			log_debug("acrs", "import index=%s seconds=%.2f "
+			    "cpu_seconds=%.2f", acrs_store_indexes[i].name,
 			    (double)(b.tv_sec - a.tv_sec) +
-			    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+			    (double)(b.tv_nsec - a.tv_nsec) / 1e9,
+			    (double)(cb.tv_sec - ca.tv_sec) +
+			    (double)(cb.tv_nsec - ca.tv_nsec) / 1e9);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_info("acrs", "import indexes=%zu rebuilt seconds=%.2f",

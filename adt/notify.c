@@ -11,6 +11,7 @@
 #include "adt/intake.h"
 #include "adt/notify_config.h"
 #include "adt/notify_digest.h"
+#include "adt/notify_fallback.h"
 #include "adt/notify_mllp_client.h"
 #include "adt/notify_plan.h"
 #include "core/log.h"
@@ -76,6 +77,7 @@ struct notify {
 	int dstatus;
 	struct err derr;
 	struct notify_mllp_client *mc;
+	struct notify_fallback *fb;  /* adt/notify_fallback.h */
 };
 
 static void notify_round(struct notify *n);
@@ -513,6 +515,8 @@ notify_start(const struct notify_params *p, struct notify **n_r,
 			n->planners[i].n = n;
 	}
 	n->mc = notify_mllp_client_new(n->loop, n->w, n->path, &n->set);
+	n->fb = notify_fallback_new(n->loop, n->w, n->path, &n->set,
+	    n->expire_s, n->hisp, n->mc);
 	log_info(NULL, "event=notify_started poll_ms=%lld zsegments=%s",
 	    (long long)set.poll_ms, set.zsegments);
 	*n_r = n;
@@ -533,6 +537,7 @@ notify_free(struct notify **np)
 
 	if (np == NULL || (n = *np) == NULL)
 		return;
+	notify_fallback_free(&n->fb);
 	notify_mllp_client_free(&n->mc);
 	notify_plans_free(n);
 	notify_digest_set_free(&n->dset);

@@ -178,9 +178,14 @@ mc_record_job(struct store *s, void *arg, struct err *e)
 			    "attempt=%d", (long long)m->id,
 			    notify_mllp_outcome_name(m->outcome), m->code,
 			    m->why != NULL ? m->why : "-", m->attempts + 1);
-			if (store_run(s, e, "UPDATE notify_sent SET state = ?,"
-			    " attempts = attempts + 1, next_try = ?, updated = ?,"
-			    " reason = ? WHERE id = ? AND state = 'pending'",
+			/* A final failure is due for a fallback to the
+			 * next endpoint (adt/notify_fallback.h). */
+			if (store_run(s, e, "UPDATE notify_sent SET state = ?1,"
+			    " attempts = attempts + 1, next_try = ?2,"
+			    " updated = ?3, reason = ?4,"
+			    " fallback = CASE WHEN ?1 = 'failed'"
+			    " THEN 'due' ELSE fallback END"
+			    " WHERE id = ?5 AND state = 'pending'",
 			    "sIIsI", state, next, now, detail, m->id) != 0)
 				return -1;
 			str_fmt(step, sizeof(step), "mllp_%s", state);

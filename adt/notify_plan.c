@@ -10,6 +10,7 @@
 #include "adt/directory.h"
 #include "adt/intake.h"
 #include "adt/notify_compose.h"
+#include "adt/notify_plan_private.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -702,6 +703,10 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		if (o->retracts != 0 && store_run(s, e, "UPDATE notify_sent SET"
 		    " retracts = ? WHERE id = ?", "II", o->retracts, row) != 0)
 			return -1;
+		if (o->fallback_of != 0 && store_run(s, e, "UPDATE notify_sent"
+		    " SET fallback_of = ? WHERE id = ?", "II", o->fallback_of,
+		    row) != 0)
+			return -1;
 		if (nosender) {
 			if (notify_plan_audit(s, p->adt, now_ms, "failed", NULL,
 			    o->recipient, "kind=direct reason=no_sender", e) != 0)
@@ -760,6 +765,8 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		    l->authority, l->ident, l->submitter, l->patient_id) != 0)
 			return -1;
 	}
+	if (p->state == NULL)
+		return 0;
 	return intake_set_state(s, p->adt, p->state, now_ms, e);
 }
 
@@ -873,4 +880,22 @@ notify_run_pending(struct store *s, struct acrs_matcher *mt,
 		}
 	}
 	return 0;
+}
+
+/* For adt/notify_fallback.c (adt/notify_plan_private.h). */
+struct notify_out *
+notify_plan_group(struct notify_plan *p, size_t first,
+    const struct directory_target *t, int64_t now_ms)
+{
+	return notify_group(p, first, t, now_ms);
+}
+
+int
+notify_plan_compose(struct notify_plan *p, struct notify_out *o,
+    const struct hl7_msg *m, const void *raw, size_t n,
+    const struct notify_settings *set, int retraction, int test,
+    int64_t now_ms, struct err *e)
+{
+	return notify_compose_out(p, o, m, raw, n, set, retraction, test,
+	    now_ms, e);
 }

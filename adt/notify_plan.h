@@ -50,6 +50,7 @@ struct notify_out {
 	char patient_ids[NOTIFY_LIST_MAX]; /* the ZPD ids, ',' separated */
 	char message_id[160];         /* Direct only */
 	int64_t retracts;             /* notify_sent id cancelled, or 0 */
+	int64_t fallback_of;          /* notify_sent id it replaces, or 0 */
 	int64_t next_try;             /* ms: digest due time, MLLP now */
 	struct buf body;              /* Direct: the message; else HL7 */
 };
@@ -113,7 +114,8 @@ struct notify_apply_stats {
 
 /* Records plan p inside the current transaction of s (a writer job).
  * expire_s is the lifetime of queued Direct messages. stats (may be NULL)
- * is added to. 0 / -1 (e; the caller's savepoint rolls back). */
+ * is added to. The ADT's state is left alone when p->state is NULL (a
+ * fallback plan). 0 / -1 (e; the caller's savepoint rolls back). */
 int notify_plan_apply(struct store *s, const struct notify_plan *p,
     int64_t now_ms, int64_t expire_s, struct notify_apply_stats *stats,
     struct err *e);

@@ -50,6 +50,7 @@ struct store {
 	size_t n_stmts;
 	struct store_stmt *transient;
 	bool readonly;
+	bool wal_hooked;         /* a store_writer's checkpoint hook is set */
 	pthread_mutex_t
 	    fault_mu; /* store_fault_inject may come from any thread */
 	int fault_code;
@@ -248,6 +249,17 @@ store_bind_text(struct store_stmt *st, int idx, const char *s)
 	if (s == NULL)
 		return store_bind_null(st, idx);
 	return store_bind_textn(st, idx, s, strlen(s));
+}
+
+int
+store_bind_text_static(struct store_stmt *st, int idx, const char *s)
+{
+	if (s == NULL)
+		return store_bind_null(st, idx);
+	return sqlite3_bind_text64(st->st, idx, s, strlen(s), SQLITE_STATIC,
+	                           SQLITE_UTF8) == SQLITE_OK
+	           ? 0
+	           : -1;
 }
 
 int
@@ -692,6 +704,24 @@ store_pragma_text(struct store *s, const char *sql, char *dst, size_t size,
 	return rc == -1 ? -1 : 0;
 }
 
+void
+store_defer_checkpoints(struct store *s, bool defer)
+{
+	if (s->wal_hooked)
+		return;
+	(void)sqlite3_wal_autocheckpoint(s->db, defer ? 0 : 1000);
+}
+
+/* Before SQLite initializes: no memory statistics (nothing reads them, and
+ * keeping them takes a global mutex on every allocation of every thread). */
+static pthread_once_t store_global_once = PTHREAD_ONCE_INIT;
+
+static void
+store_global_init(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int
 store_open_with(const char *path, unsigned flags,
                 const struct store_migration *migs, struct store **s_r,
@@ -703,6 +733,7 @@ store_open_with(const char *path, unsigned flags,
 	int rc;
 
 	*s_r = NULL;
+	pthread_once(&store_global_once, store_global_init);
 	pthread_mutex_init(&s->fault_mu, NULL);
 	s->tab_size = 32;
 	s->tab = xcalloc(s->tab_size, sizeof *s->tab);
@@ -1057,6 +1088,7 @@ store_writer_new(const char *path, const struct store_writer_opts *o,
 		goto fail;
 	/* Replaces the automatic checkpoint of the writer's commits. */
 	sqlite3_wal_hook(w->s->db, store_wal_hook, w);
+	w->s->wal_hooked = true;
 	/* Signals belong to the loop thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -36,6 +36,12 @@ extern const struct store_migration store_migrations[];
  * and e says why (TEMP for busy/IO errors). */
 int store_open(const char *path, unsigned flags, struct store **s_r,
     struct err *e);
+/* A connection's commits normally copy the WAL into the database file past
+ * 1000 frames (SQLite's default) unless a store_writer checkpoints for it.
+ * defer = true: this connection's commits leave that to whoever writes or
+ * closes next (a bulk load returns once its data is durable in the WAL);
+ * false: the default again. No effect on a store_writer's connection. */
+void store_defer_checkpoints(struct store *s, bool defer);
 /* Same with another migration list (tests), terminated by a zero version
  * and borrowed for the call only. A database whose user_version is newer
  * than the list's last version is a CONFIG error. */
@@ -61,6 +67,9 @@ struct store_stmt *store_prepare(struct store *s, const char *sql,
 /* Parameters are numbered from 1. Text and blobs are copied. */
 int store_bind_int(struct store_stmt *st, int idx, int64_t v);
 int store_bind_text(struct store_stmt *st, int idx, const char *s);
+/* Like store_bind_text(), without a copy: s must stay unchanged until the
+ * statement is stepped for the last time with it or rebound (bulk loads). */
+int store_bind_text_static(struct store_stmt *st, int idx, const char *s);
 int store_bind_textn(struct store_stmt *st, int idx, const char *s, size_t n);
 int store_bind_blob(struct store_stmt *st, int idx, const void *p, size_t n);
 int store_bind_null(struct store_stmt *st, int idx);

@@ -353,5 +353,41 @@ const struct store_migration store_migrations[] = {
 	    " queue_id TEXT,"
 	    " PRIMARY KEY (message_id, rcpt, sender));"
 	    "CREATE INDEX received_at ON received (at);"},
+	/* 11: fallback to a care-team member's next-ranked endpoint when
+	 * delivery of a notification fails (adt/notify_fallback.h). A failed
+	 * notification gets fallback 'due' in the very transaction that
+	 * records the failure (the MLLP client sets it itself; for Direct
+	 * notifications the two triggers below watch the queue's permanent
+	 * failures and the tracking's failed MDN or timeout), and 'done' or
+	 * 'exhausted' in the transaction that queues its fallback, which
+	 * points back to it with fallback_of. So a crash at any moment
+	 * neither loses a fallback nor sends one twice. */
+	{11, "adt: notify fallback",
+	    "ALTER TABLE notify_sent ADD COLUMN fallback TEXT;"
+	    "ALTER TABLE notify_sent ADD COLUMN fallback_of INTEGER;"
+	    "CREATE INDEX notify_sent_fallback ON notify_sent (fallback)"
+	    " WHERE fallback = 'due';"
+	    "CREATE INDEX notify_sent_queue ON notify_sent (queue_id)"
+	    " WHERE queue_id IS NOT NULL;"
+	    "CREATE INDEX notify_sent_message ON notify_sent (message_id)"
+	    " WHERE message_id IS NOT NULL;"
+	    "CREATE TRIGGER notify_fallback_queue AFTER UPDATE OF state ON"
+	    " queue_rcpt WHEN NEW.state = 'failed' AND OLD.state <> 'failed'"
+	    " BEGIN UPDATE notify_sent SET state = 'failed', fallback = 'due',"
+	    " updated = CAST((julianday('now') - 2440587.5) * 86400000 AS"
+	    " INTEGER), reason = 'queue_failed status=' ||"
+	    " coalesce(NEW.status, '-')"
+	    " WHERE queue_id = NEW.msg AND recipient = NEW.rcpt COLLATE NOCASE"
+	    " AND kind = 'direct' AND state = 'queued'; END;"
+	    "CREATE TRIGGER notify_fallback_track AFTER UPDATE OF state ON"
+	    " track WHEN NEW.state IN ('failed', 'timed_out')"
+	    " AND OLD.state NOT IN ('failed', 'timed_out')"
+	    " BEGIN UPDATE notify_sent SET state = 'failed', fallback = 'due',"
+	    " updated = CAST((julianday('now') - 2440587.5) * 86400000 AS"
+	    " INTEGER), reason = CASE NEW.state WHEN 'failed' THEN"
+	    " 'mdn_failed' ELSE 'mdn_timeout' END"
+	    " WHERE message_id = NEW.message_id"
+	    " AND recipient = NEW.rcpt COLLATE NOCASE"
+	    " AND kind = 'direct' AND state = 'queued'; END;"},
 	{0, NULL, NULL},
 };

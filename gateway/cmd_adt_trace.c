@@ -1,8 +1,9 @@
 /* `directgate adt trace ID`: the whole story of one stored ADT: its
  * metadata, every decision of the notification agent (policy, match and
  * score, suppressions with their reasons, routing), every notification
- * (kind, recipient, state, Message-ID, queue state) and, for Direct ones,
- * the MDN state from delivery tracking. No patient data unless --phi (then
+ * (kind, recipient, state, Message-ID, queue state, the fallback to the
+ * next endpoint after a failure) and, for Direct ones, the MDN state from
+ * delivery tracking. No patient data unless --phi (then
  * the readable summary of the message is printed as well). */
 #include "gateway/cmd.h"
 
@@ -159,7 +160,8 @@ trace_sent(struct store *s, int64_t id, bool json, struct err *e)
 	    " n.retracts, n.npis,"
 	    " (SELECT state FROM queue_rcpt q WHERE q.msg = n.queue_id"
 	    "  AND q.rcpt = n.recipient),"
-	    " t.state, t.processed_at, t.dispatched_at, t.failed_at, t.reason"
+	    " t.state, t.processed_at, t.dispatched_at, t.failed_at, t.reason,"
+	    " n.fallback, n.fallback_of"
 	    " FROM notify_sent n LEFT JOIN track t ON t.message_id ="
 	    " n.message_id AND t.rcpt = n.recipient"
 	    " WHERE n.adt = ? ORDER BY n.id", e);
@@ -197,7 +199,10 @@ trace_sent(struct store *s, int64_t id, bool json, struct err *e)
 			cmd_json_str(stdout, mdn);
 			printf(", \"reason\": ");
 			cmd_json_str(stdout, col(st, 8));
-			printf("}");
+			printf(", \"fallback\": ");
+			cmd_json_str(stdout, col(st, 17));
+			printf(", \"fallback_of\": %lld}",
+			    (long long)store_col_int(st, 18));
 		} else {
 			printf("  #%lld %-6s %s %s state=%s", (long long)
 			    store_col_int(st, 0), col(st, 1), col(st, 3),
@@ -205,6 +210,11 @@ trace_sent(struct store *s, int64_t id, bool json, struct err *e)
 			if (!store_col_null(st, 9))
 				printf(" retracts=#%lld",
 				    (long long)store_col_int(st, 9));
+			if (col(st, 17)[0])
+				printf(" fallback=%s", col(st, 17));
+			if (!store_col_null(st, 18))
+				printf(" fallback_of=#%lld",
+				    (long long)store_col_int(st, 18));
 			printf(" npis=%s\n", col(st, 10));
 			if (col(st, 5)[0])
 				printf("       message_id=%s queue_id=%s "

@@ -355,6 +355,93 @@ test_store_step_and_columns_read_rows(void **state)
 	store_free(&s);
 }
 
+/* A bulk load's binding without a copy reads the caller's buffer at the
+ * step. */
+static void
+test_store_bind_text_static_reads_the_buffer_at_step(void **state)
+{
+	struct fix *f = *state;
+	struct store *s = open_ok(f->path, mig_test);
+	struct err e = {0};
+	struct store_stmt *st;
+	char name[8] = "first";
+
+	st = store_prepare(s, "INSERT INTO t (grp, name) VALUES (1, ?)", &e);
+	assert_non_null(st);
+	assert_int_equal(store_bind_text_static(st, 1, name), 0);
+	memcpy(name, "later", 6); /* still the caller's until the step */
+	assert_int_equal(store_step(st, &e), 0);
+	store_stmt_done(st);
+	assert_int_equal(query(s, "SELECT count(*) FROM t WHERE "
+	                          "name = 'later'"),
+	                 1);
+	st = store_prepare(s, "INSERT INTO t (grp, name) VALUES (2, ?)", &e);
+	assert_non_null(st);
+	assert_int_equal(store_bind_text_static(st, 1, NULL), 0);
+	assert_int_equal(store_step(st, &e), 0);
+	store_stmt_done(st);
+	assert_int_equal(query(s, "SELECT count(*) FROM t WHERE grp = 2 "
+	                          "AND name IS NULL"),
+	                 1);
+	store_free(&s);
+}
+
+static int64_t
+file_size(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	long n;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	fclose(fp);
+	return n;
+}
+
+/* 3,000 pages in one transaction: with checkpoints deferred the commit
+ * leaves them in the WAL (the database file stays small) and they are
+ * all there for a new connection; by default the commit copies them. */
+static void
+load_pages(struct store *s)
+{
+	struct err e = {0};
+	static char blob[4000];
+
+	assert_int_equal(store_begin(s, &e), 0);
+	for (int i = 0; i < 3000; i++) {
+		blob[0] = (char)i;
+		assert_int_equal(store_run(s, &e, "INSERT INTO t (grp, v) "
+		                                  "VALUES (?, ?)",
+		                           "ib", i, blob, sizeof blob),
+		                 0);
+	}
+	assert_int_equal(store_commit(s, &e), 0);
+}
+
+static void
+test_store_defer_checkpoints_leaves_a_bulk_commit_in_the_wal(void **state)
+{
+	struct fix *f = *state;
+	struct store *s = open_ok(f->path, mig_test), *r;
+	int64_t deferred, by_default;
+
+	store_defer_checkpoints(s, true);
+	load_pages(s);
+	deferred = file_size(f->path);
+	r = open_ok(f->path, mig_test);
+	assert_int_equal(query(r, "SELECT count(*) FROM t"), 3000);
+	store_free(&r);
+	store_defer_checkpoints(s, false);
+	load_pages(s);
+	by_default = file_size(f->path);
+	store_free(&s);
+	if (deferred > 1000000 || by_default < 20000000)
+		fail_msg("database file: got %lld bytes deferred and %lld by "
+		         "default, want under 1 MB and over 20 MB",
+		         (long long)deferred, (long long)by_default);
+}
+
 static void
 test_store_prepare_caches_statements_by_text(void **state)
 {
@@ -1106,6 +1193,12 @@ main(void)
 	        setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_store_readonly_open_does_not_migrate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_bind_text_static_reads_the_buffer_at_step, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_defer_checkpoints_leaves_a_bulk_commit_in_the_wal,
+	        setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_store_open_of_missing_directory_is_temp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
