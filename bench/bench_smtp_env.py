@@ -36,7 +36,10 @@ def main():
                            "default_process_limit = 100\n")
         out["postfix_port"] = pf.port
         workers = os.environ.get("DG_BENCH_WORKERS", "")
-        gw = env.instance("intake", config="[queue]\nscan_interval = 1s\n" +
+        # Like Postfix above (no per-client limit): the idle-connection
+        # figure opens 1,000 sessions from one address.
+        gw = env.instance("intake", config="[queue]\nscan_interval = 1s\n"
+                          "[smtp]\nmax_sessions = 5000\nmax_sessions_per_ip = 0\n" +
                           ("[core]\nworkers = %s\n" % workers if workers else ""))
         gw.cli("domain", "add", "bench.test")
         gw.cli("address", "add", "u@bench.test", "--password-stdin",

@@ -124,6 +124,7 @@ deliver_mdn(struct deliver_ctx *ctx, struct queue_task *t,
 struct apply_job {
 	const struct mdn_report *r;
 	size_t n;
+	const char *from;
 	const char *qid;
 	const struct track_opts *o;
 	enum track_verdict *v;
@@ -137,8 +138,8 @@ apply_write(struct store *s, void *arg, struct err *e)
 	int64_t now = (int64_t)time(NULL);
 
 	for (size_t i = 0; i < j->n; i++)
-		if (track_apply(s, &j->r[i], j->qid, now, j->o, &j->v[i],
-		    e) != 0)
+		if (track_apply(s, &j->r[i], j->from, j->qid, now, j->o,
+		    &j->v[i], e) != 0)
 			return -1;
 	return 0;
 }
@@ -153,7 +154,7 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 	struct mdn_report *r = xcalloc(1, sizeof(*r));
 	enum track_verdict *v;
 	struct apply_job j = {0};
-	bool forward = false, known = false;
+	bool forward = false, known = false, rejected = false;
 	size_t n = 1;
 	struct err e;
 	int rc = mdn_parse(c, cl, &r[0], &e);
@@ -178,6 +179,7 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 	v = xcalloc(n, sizeof(*v));
 	j.r = r;
 	j.n = n;
+	j.from = from;
 	j.qid = t->id;
 	j.o = &ctx->track;
 	j.v = v;
@@ -188,6 +190,18 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (v[i] == TRACK_REJECTED) {
+			/* A trusted HISP reporting on a recipient it does not
+			 * speak for: forged, or misaddressed. */
+			log_warn(t->id, "event=mdn_rejected"
+			    " reason=sender_not_recipient kind=%s"
+			    " disposition=%s orig=%s rcpt=<%s> from=<%s>",
+			    r[i].is_dsn ? "dsn" : "mdn",
+			    mdn_disposition_name(r[i].disposition),
+			    r[i].orig_message_id, r[i].final_recipient, from);
+			rejected = true;
+			continue;
+		}
 		log_info(t->id, "event=report kind=%s disposition=%s orig=%s"
 		    " rcpt=<%s> verdict=%s", r[i].is_dsn ? "dsn" : "mdn",
 		    mdn_disposition_name(r[i].disposition),
@@ -200,6 +214,9 @@ deliver_report(struct deliver_ctx *ctx, struct store *s,
 	free(r);
 	if (forward)
 		deliver_to(ctx, s, t, res, from, c, cl);
+	else if (rejected && !known)
+		queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", "rejected", "%s",
+		    "report from a sender that is not the recipient");
 	else
 		queue_rcpt_set(res, QUEUE_DELIVERED, "2.0.0", !known ? "dropped" :
 		    "suppressed", "%s", !known ?

@@ -262,6 +262,8 @@ ob_routed(void *arg, const struct route_result *rr)
 	req.addrs = rr->addrs;
 	req.naddrs = rr->naddrs;
 	req.server_name = rr->server_name;
+	req.names = rr->names;
+	req.log_id = ob->t->id;
 	req.params = ob->ctx->client;
 	req.params.sender = ob->t->mail_from;
 	req.params.rcpts = rcpts;

@@ -140,13 +140,16 @@ route_finish(struct route_req *r, enum route_status st, const char *reason)
 {
 	struct route_result res = {0};
 	struct sockaddr_storage addrs[ROUTE_MAX_ADDRS];
+	const char *names[ROUTE_MAX_ADDRS];
 	size_t n = 0;
 
 	if (st == ROUTE_OK) {
 		for (size_t i = 0; i < r->nhosts; i++)
 			for (size_t j = 0; j < r->hosts[i].naddrs &&
-			    n < ROUTE_MAX_ADDRS; j++)
+			    n < ROUTE_MAX_ADDRS; j++) {
+				names[n] = r->hosts[i].name;
 				addrs[n++] = r->hosts[i].addrs[j];
+			}
 		if (n == 0) {
 			st = r->temp_seen ? ROUTE_TEMP : ROUTE_NONE;
 			reason = r->temp_seen ? "address lookup failed" :
@@ -159,6 +162,7 @@ route_finish(struct route_req *r, enum route_status st, const char *reason)
 		str_lcpy(res.server_name, r->hosts[0].name,
 		    sizeof(res.server_name));
 	res.addrs = addrs;
+	res.names = names;
 	res.naddrs = n;
 	r->done(r->arg, &res);
 	for (size_t i = 0; i < r->nhosts; i++)

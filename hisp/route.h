@@ -31,6 +31,7 @@ struct route_result {
 	char reason[160];
 	char server_name[256];          /* the first host, for SNI and logs */
 	struct sockaddr_storage *addrs; /* in the order to try */
+	const char *const *names;       /* addrs[i]'s host name (its MX) */
 	size_t naddrs;
 };
 

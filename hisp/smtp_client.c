@@ -812,6 +812,12 @@ smtp_client_tls_active(const struct smtp_client *c)
 }
 
 bool
+smtp_client_mail_accepted(const struct smtp_client *c)
+{
+	return c->mail_ok;
+}
+
+bool
 smtp_client_pipelining(const struct smtp_client *c)
 {
 	return c->ext_pipelining;

@@ -150,6 +150,11 @@ void smtp_client_consume(struct smtp_client *c, size_t n);
 const struct smtp_client_result *smtp_client_rcpt_result(
     const struct smtp_client *c, size_t i);
 size_t smtp_client_rcpt_count(const struct smtp_client *c);
+/* Whether the server accepted MAIL FROM. False when the session ended
+ * before that (greeting, EHLO, STARTTLS, AUTH or MAIL refused, the
+ * connection lost or timed out): no message can have been taken, so
+ * trying another server is safe. */
+bool smtp_client_mail_accepted(const struct smtp_client *c);
 /* Whether the transaction ran over TLS / the server offered PIPELINING. */
 bool smtp_client_tls_active(const struct smtp_client *c);
 bool smtp_client_pipelining(const struct smtp_client *c);

@@ -36,6 +36,9 @@ struct smtp_listener {
 	struct store *store;   /* the loop thread's read connection */
 	struct session *sessions;
 	unsigned nsessions;
+	unsigned nlive;        /* connected sessions, refused ones not counted */
+	unsigned max_sessions; /* [smtp] max_sessions */
+	unsigned max_per_ip;   /* [smtp] max_sessions_per_ip; 0: no limit */
 	bool stopping;
 	unsigned closed_servers;
 };
@@ -53,6 +56,7 @@ struct session {
 	bool conn_closed;
 	bool timer_closed;
 	bool decision;         /* a decision is pending */
+	bool refused;          /* over a session limit: 421, then closed */
 	unsigned messages;
 };
 
@@ -445,6 +449,8 @@ on_data(void *arg, const uint8_t *p, size_t n)
 	struct session *s = arg;
 	size_t took;
 
+	if (s->refused)
+		return;
 	if (s->held.len > 0 || s->decision || session_out_full(s)) {
 		if (buf_append(&s->held, p, n) != 0) {
 			conn_abort(s->conn, "input overflow");
@@ -483,8 +489,12 @@ on_close(void *arg, const char *reason)
 {
 	struct session *s = arg;
 
-	log_info(s->id, "event=disconnect reason=%s messages=%u errors=%u",
-	    reason, s->messages, smtp_server_error_count(s->smtp));
+	if (!s->refused) {
+		s->l->nlive--;
+		log_info(s->id, "event=disconnect reason=%s messages=%u"
+		    " errors=%u", reason, s->messages,
+		    smtp_server_error_count(s->smtp));
+	}
 	/* An open transaction ends without a message. */
 	smtp_server_disconnected(s->smtp);
 	s->conn = NULL;
@@ -510,11 +520,62 @@ static const struct conn_ops session_ops = {
 	.on_close = on_close,
 };
 
+/* Would one more session from peer pass the limits? NULL yes; else the
+ * limit it would break, with the sessions open under it in *n_r and the
+ * limit in *max_r. The new session is not in the list yet. */
+static const char *
+listener_over_limit(const struct smtp_listener *l, const char *peer,
+    unsigned *n_r, unsigned *max_r)
+{
+	unsigned same = 0;
+
+	if (l->nlive >= l->max_sessions) {
+		*n_r = l->nlive;
+		*max_r = l->max_sessions;
+		return "max_sessions";
+	}
+	if (l->max_per_ip == 0)
+		return NULL;
+	for (const struct session *o = l->sessions; o != NULL; o = o->next)
+		if (o->conn != NULL && !o->refused &&
+		    strcmp(conn_peer(o->conn), peer) == 0)
+			same++;
+	if (same >= l->max_per_ip) {
+		*n_r = same;
+		*max_r = l->max_per_ip;
+		return "max_sessions_per_ip";
+	}
+	return NULL;
+}
+
+/* Over a limit: one reply and close, without a greeting; the sessions
+ * already open are served on. One log line. */
+static void
+session_refuse(struct session *s, const char *limit, unsigned n,
+    unsigned max)
+{
+	static const char reply[] =
+	    "421 4.7.0 too many connections, try again later\r\n";
+	size_t greeting;
+
+	s->refused = true;
+	(void)smtp_server_output(s->smtp, &greeting);
+	smtp_server_consume(s->smtp, greeting);
+	smtp_server_disconnected(s->smtp);
+	log_warn(s->id, "event=session_refused reason=%s client=%s port=%s"
+	    " sessions=%u max=%u", limit, conn_peer(s->conn),
+	    s->l->p.kind == HISP_LISTENER_MX ? "mx" : "submission", n, max);
+	conn_write(s->conn, (const uint8_t *)reply, sizeof(reply) - 1);
+	conn_close(s->conn);
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
 	struct smtp_listener *l = server->data;
 	struct session *s;
+	const char *over;
+	unsigned n = 0, max = 0;
 
 	if (status != 0 || l->stopping)
 		return;
@@ -533,11 +594,17 @@ on_connection(uv_stream_t *server, int status)
 	uv_timer_init(loop_uv(l->p.loop), &s->timer);
 	s->timer.data = s;
 	s->smtp = smtp_server_new(&l->sp);
+	over = listener_over_limit(l, conn_peer(s->conn), &n, &max);
 	s->next = l->sessions;
 	if (l->sessions != NULL)
 		l->sessions->prev = s;
 	l->sessions = s;
 	l->nsessions++;
+	if (over != NULL) {
+		session_refuse(s, over, n, max);
+		return;
+	}
+	l->nlive++;
 	log_info(s->id, "event=connect client=%s port=%s",
 	    conn_peer(s->conn), l->p.kind == HISP_LISTENER_MX ? "mx" :
 	    "submission");
@@ -580,6 +647,9 @@ smtp_listener_start(const struct smtp_listener_params *p,
 	if (hisp_config_server_params(p->cfg, p->kind, p->tls != NULL,
 	    l->hostname, &l->sp, e) != 0)
 		goto fail;
+	l->max_sessions = (unsigned)config_int(p->cfg, "smtp", "max_sessions");
+	l->max_per_ip = (unsigned)config_int(p->cfg, "smtp",
+	    "max_sessions_per_ip");
 	if (store_open(l->db_path, STORE_READONLY, &l->store, e) != 0)
 		goto fail;
 	for (size_t i = 0; l->nservers < LISTENER_MAX_ADDRS; i++) {

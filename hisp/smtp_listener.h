@@ -4,7 +4,13 @@
  * FROM must be the authenticated address; any recipient; the message
  * queued as outgoing). Each connection runs a sans-I/O session
  * (hisp/smtp_server.h) over a conn (hisp/conn.h); 250 is answered only
- * after the queue's durable commit. */
+ * after the queue's durable commit.
+ *
+ * Each listener serves at most [smtp] max_sessions connections at once,
+ * and at most max_sessions_per_ip from one client address: a connection
+ * past either limit gets "421 4.7.0 too many connections, try again
+ * later" instead of the greeting and is closed (one log line,
+ * event=session_refused); the open sessions are served on. */
 #ifndef HISP_SMTP_LISTENER_H
 #define HISP_SMTP_LISTENER_H
 

@@ -17,6 +17,8 @@ struct sender {
 	struct sockaddr_storage *addrs;
 	size_t naddrs, idx;
 	char *server_name;
+	char **names;    /* NULL or naddrs host names */
+	char *log_id;
 	struct smtp_client_params params;
 	char **rcpts;
 	char *helo, *mail_from, *auth_user, *auth_password;
@@ -65,6 +67,15 @@ senders_stop(void *arg)
 static void sender_try(struct sender *s);
 static void sender_pump(struct sender *s);
 
+/* The host name of the address being tried (NULL if none is known). */
+static const char *
+sender_host(const struct sender *s)
+{
+	if (s->names != NULL && s->idx < s->naddrs && s->names[s->idx][0])
+		return s->names[s->idx];
+	return s->server_name;
+}
+
 static void
 sender_timer_closed(uv_handle_t *h)
 {
@@ -81,7 +92,12 @@ sender_timer_closed(uv_handle_t *h)
 		free(s->auth_password);
 	}
 	free(s->addrs);
+	if (s->names != NULL)
+		for (size_t i = 0; i < s->naddrs; i++)
+			free(s->names[i]);
+	free(s->names);
 	free(s->server_name);
+	free(s->log_id);
 	free(s);
 }
 
@@ -200,7 +216,7 @@ sender_pump(struct sender *s)
 				smtp_client_abort(s->client, "no TLS context");
 				break;
 			}
-			conn_start_tls(s->conn, s->tls, false, s->server_name);
+			conn_start_tls(s->conn, s->tls, false, sender_host(s));
 			break;
 		case SMTP_CLIENT_EV_BODY:
 			s->body = true;
@@ -274,6 +290,25 @@ on_drain(void *arg)
 		sender_body(s);
 }
 
+/* The session ended in a temporary failure before the server accepted
+ * MAIL FROM: nothing can have been delivered there, so another server
+ * may be tried now. */
+static bool
+sender_session_temp(const struct sender *s)
+{
+	if (smtp_client_mail_accepted(s->client))
+		return false;
+	for (size_t i = 0; i < s->params.nrcpt; i++) {
+		const struct smtp_client_result *r =
+		    smtp_client_rcpt_result(s->client, i);
+
+		if (r != NULL && r->status != SMTP_CLIENT_PENDING &&
+		    r->status != SMTP_CLIENT_TEMP)
+			return false;
+	}
+	return true;
+}
+
 static void
 on_close(void *arg, const char *reason)
 {
@@ -285,17 +320,38 @@ on_close(void *arg, const char *reason)
 		if (s->last_error[0] == '\0')
 			str_fmt(s->last_error, sizeof(s->last_error), "%s: %s",
 			    s->relay, reason);
-		s->idx++;
-		if (s->idx < s->naddrs && !s->stopping) {
+		if (s->idx + 1 < s->naddrs && !s->stopping) {
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%s\"", s->relay, s->last_error);
+			s->idx++;
+			s->last_error[0] = '\0';
 			sender_try(s);
 			return;
 		}
+		s->idx++;
 		sender_finish(s);
 		return;
 	}
 	if (!s->finished) {
 		smtp_client_abort(s->client, reason);
 		sender_pump(s);
+	}
+	if (s->idx + 1 < s->naddrs && !s->stopping &&
+	    sender_session_temp(s)) {
+		const struct smtp_client_result *r =
+		    smtp_client_rcpt_result(s->client, 0);
+
+		if (r != NULL && r->code != 0)
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%d %s\"", s->relay, r->code, r->text);
+		else
+			log_info(s->log_id, "event=smtp_next_mx relay=%s"
+			    " reply=\"%s\"", s->relay, r != NULL ? r->text :
+			    reason);
+		s->idx++;
+		s->last_error[0] = '\0';
+		sender_try(s);
+		return;
 	}
 	sender_finish(s);
 }
@@ -327,7 +383,7 @@ sender_relay_name(struct sender *s)
 		port = ntohs(sin6->sin6_port);
 	}
 	str_fmt(s->relay, sizeof(s->relay), "%s[%s]:%u",
-	    s->server_name != NULL ? s->server_name : ip, ip, port);
+	    sender_host(s) != NULL ? sender_host(s) : ip, ip, port);
 }
 
 static void
@@ -386,6 +442,13 @@ smtp_sender_start(struct loop *l, const struct smtp_sender_req *req,
 	memcpy(s->addrs, req->addrs, req->naddrs * sizeof(*s->addrs));
 	s->server_name = req->server_name != NULL ?
 	    xstrdup(req->server_name) : NULL;
+	if (req->names != NULL) {
+		s->names = xcalloc(req->naddrs + 1, sizeof(*s->names));
+		for (size_t i = 0; i < req->naddrs; i++)
+			s->names[i] = xstrdup(req->names[i] != NULL ?
+			    req->names[i] : "");
+	}
+	s->log_id = req->log_id != NULL ? xstrdup(req->log_id) : NULL;
 	s->params = req->params;
 	s->rcpts = xcalloc(req->params.nrcpt + 1, sizeof(*s->rcpts));
 	for (size_t i = 0; i < req->params.nrcpt; i++)

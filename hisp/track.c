@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <uv.h>
 
@@ -22,6 +23,8 @@ track_verdict_name(enum track_verdict v)
 		return "suppress";
 	case TRACK_UNKNOWN:
 		return "unknown";
+	case TRACK_REJECTED:
+		return "rejected";
 	}
 	return "?";
 }
@@ -41,6 +44,21 @@ track_sent(struct store *s, const char *message_id, const char *rcpt,
 	    now + o->processed_timeout_s);
 }
 
+bool
+track_sender_may_report(const struct mdn_report *r, const char *from)
+{
+	const char *fd, *rd;
+
+	if (from == NULL || from[0] == '\0' || r->final_recipient[0] == '\0')
+		return false;
+	if (!r->is_dsn)
+		return strcasecmp(from, r->final_recipient) == 0;
+	fd = strrchr(from, '@');
+	rd = strrchr(r->final_recipient, '@');
+	return fd != NULL && rd != NULL && fd[1] != '\0' &&
+	    strcasecmp(fd + 1, rd + 1) == 0;
+}
+
 static int
 track_event(struct store *s, const char *mid, const char *rcpt,
     const char *kind, int64_t now, const char *qid, bool forwarded,
@@ -54,8 +72,8 @@ track_event(struct store *s, const char *mid, const char *rcpt,
 
 int
 track_apply(struct store *s, const struct mdn_report *r,
-    const char *report_qid, int64_t now, const struct track_opts *o,
-    enum track_verdict *v_r, struct err *e)
+    const char *report_from, const char *report_qid, int64_t now,
+    const struct track_opts *o, enum track_verdict *v_r, struct err *e)
 {
 	struct store_stmt *st;
 	char state[16] = "";
@@ -92,6 +110,12 @@ track_apply(struct store *s, const struct mdn_report *r,
 		return -1;
 	if (rc == 0)
 		return 0; /* unknown: the caller logs and drops it */
+	if (!track_sender_may_report(r, report_from)) {
+		/* Not recorded either: a forged report leaves no trace in the
+		 * message's history (the caller logs it). */
+		*v_r = TRACK_REJECTED;
+		return 0;
+	}
 	switch (r->disposition) {
 	case MDN_PROCESSED:
 		if (strcmp(state, "sent") == 0) {

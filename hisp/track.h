@@ -37,14 +37,30 @@ enum track_verdict {
 	TRACK_FORWARD,  /* news for the sender: deliver the report */
 	TRACK_SUPPRESS, /* a duplicate or late report: recorded only */
 	TRACK_UNKNOWN,  /* no such tracked message: logged and dropped */
+	TRACK_REJECTED, /* from someone who may not report on that recipient:
+	                   logged and dropped, tracking unchanged */
 };
 const char *track_verdict_name(enum track_verdict v);
 
-/* In a store job: a report arrived in queue message report_qid. A retry
- * of the same report message gets the verdict it got before. */
+/* Whether the report's sender may speak for r->final_recipient. from is
+ * the report message's From as the security agent checked it against the
+ * signer's certificate. An MDN comes from the recipient itself (the
+ * receiving HISP writes the recipient as its From): from must be
+ * r->final_recipient. A DSN comes from the recipient's mail system
+ * (mailer-daemon, postmaster, or the recipient): from must be in the
+ * recipient's domain. Case-insensitive; false for NULL or empty. */
+bool track_sender_may_report(const struct mdn_report *r, const char *from);
+
+/* In a store job: a report arrived in queue message report_qid, from
+ * report_from (the checked From of the report; borrowed). A report about
+ * a tracked (message, recipient) whose sender may not report on that
+ * recipient (track_sender_may_report) gets TRACK_REJECTED and changes
+ * nothing, so another trusted HISP cannot settle a message it never
+ * received. A retry of the same report message gets the verdict it got
+ * before. -1 with e on a store error (*v_r TRACK_UNKNOWN). */
 int track_apply(struct store *s, const struct mdn_report *r,
-    const char *report_qid, int64_t now, const struct track_opts *o,
-    enum track_verdict *v_r, struct err *e);
+    const char *report_from, const char *report_qid, int64_t now,
+    const struct track_opts *o, enum track_verdict *v_r, struct err *e);
 
 /* In a store job: every overdue (message, recipient) becomes timed_out
  * and its sender is sent one failure DSN (queued here). *n_r: how many. */

@@ -343,14 +343,14 @@ test_notify_fallback_failed_and_missing_mdns_fall_back(void **state)
 		str_lcpy(r.orig_message_id, mid, sizeof(r.orig_message_id));
 		str_lcpy(r.final_recipient, "dr.gone@b.example",
 		    sizeof(r.final_recipient));
-		assert_int_equal(track_apply(f->s, &r, cid, 1001, &o, &v, &e),
-		    0);
+		assert_int_equal(track_apply(f->s, &r, r.final_recipient, cid,
+		    1001, &o, &v, &e), 0);
 		assert_int_equal(v, TRACK_FORWARD);
 		assert_int_equal(fallback(f, &st), 0);
 		if (i == 0) {
 			r.disposition = MDN_FAILED;
-			assert_int_equal(track_apply(f->s, &r, visit, 1002, &o,
-			    &v, &e), 0);
+			assert_int_equal(track_apply(f->s, &r, r.final_recipient,
+			    visit, 1002, &o, &v, &e), 0);
 			assert_int_equal(v, TRACK_FORWARD);
 		} else {
 			assert_int_equal(track_expire(f->s, 1000 + 3600,

@@ -41,6 +41,8 @@ test_hisp_config_defaults_follow_rfc5321(void **state)
 	assert_int_equal(p.timeout_command_ms, 300000);
 	assert_int_equal(p.timeout_data_ms, 600000);
 	assert_int_equal(p.bare_lf, SMTP_SERVER_BARE_LF_NORMALIZE);
+	assert_int_equal(config_int(c, "smtp", "max_sessions"), 1000);
+	assert_int_equal(config_int(c, "smtp", "max_sessions_per_ip"), 50);
 	assert_false(p.auth_enabled);
 	assert_false(p.require_tls);
 	assert_int_equal(hisp_config_client_params(c, "mx.test", &cp, &e), 0);
@@ -92,6 +94,8 @@ test_hisp_config_rejects_bad_values(void **state)
 		"[smtp]\nmax_command_line = 511\n",
 		"[smtp]\nmax_text_line = 999\n",
 		"[smtp]\nno_such_key = 1\n",
+		"[smtp]\nmax_sessions = 0\n",
+		"[smtp]\nmax_sessions_per_ip = -1\n",
 	};
 	struct err e = {0};
 	struct smtp_server_params p;

@@ -270,6 +270,64 @@ test_smtp_client_table_cases(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/* Whether the server took MAIL FROM decides if another MX may be tried
+ * (hisp/smtp_sender.c): never once a message could have been taken. */
+static void
+test_smtp_client_mail_accepted_only_after_a_2xx_to_mail(void **state)
+{
+	static const struct {
+		const char *name, *server;
+		bool abort, want;
+	} cases[] = {
+		{"421 greeting", "421 4.3.2 busy\r\n", false, false},
+		{"554 greeting", "554 5.3.2 go away\r\n", false, false},
+		{"451 to ehlo", GREET "451 4.3.0 later\r\n", false, false},
+		{"454 to starttls, required", GREET "250-mx.test\r\n"
+		    "250 STARTTLS\r\n454 4.7.0 no TLS\r\n", false, false},
+		{"451 to mail", GREET EHLO_PLAIN "451 4.3.0 later\r\n", false,
+		    false},
+		{"451 to mail, pipelined", GREET EHLO_PIPE "451 4.3.0 later\r\n"
+		    "503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n"
+		    "503 5.5.1 need MAIL\r\n", false, false},
+		{"lost after ehlo", GREET EHLO_PLAIN, true, false},
+		{"451 to every rcpt", GREET EHLO_PLAIN "250 Ok\r\n"
+		    "451 4.3.0 later\r\n451 4.3.0 later\r\n", false, true},
+		{"lost after mail", GREET EHLO_PLAIN "250 Ok\r\n", true, true},
+		{"451 after the data", GREET EHLO_PIPE "250 Ok\r\n250 Ok\r\n"
+		    "250 Ok\r\n354 go\r\n451 4.3.0 later\r\n", false, true},
+	};
+	int failures = 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_run r;
+		bool got;
+
+		memset(&r, 0, sizeof(r));
+		smtp_client_params_default(&r.params);
+		r.params.sender = "a@y.test";
+		r.params.rcpts = two_rcpts;
+		r.params.nrcpt = 2;
+		r.params.tls = i == 3 ? SMTP_CLIENT_TLS_REQUIRED :
+		    SMTP_CLIENT_TLS_OPPORTUNISTIC;
+		r.body = "x\r\n";
+		cli_begin(&r);
+		cli_feed(&r, (const uint8_t *)cases[i].server,
+		    strlen(cases[i].server));
+		if (cases[i].abort) {
+			smtp_client_abort(r.c, "connection lost");
+			cli_pump(&r);
+		}
+		got = smtp_client_mail_accepted(r.c);
+		if (got != cases[i].want) {
+			print_error("%s: got %d, want %d\n", cases[i].name, got,
+			    cases[i].want);
+			failures++;
+		}
+		cli_release(&r);
+	}
+	assert_int_equal(failures, 0);
+}
+
 static void
 test_smtp_client_timeouts_follow_rfc5321(void **state)
 {
@@ -679,6 +737,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smtp_client_table_cases),
+		cmocka_unit_test(
+		    test_smtp_client_mail_accepted_only_after_a_2xx_to_mail),
 		cmocka_unit_test(test_smtp_client_timeouts_follow_rfc5321),
 		cmocka_unit_test(test_smtp_client_abort_keeps_final_results),
 		cmocka_unit_test(test_smtp_client_addresses_cannot_inject_commands),
