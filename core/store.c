@@ -32,6 +32,7 @@
 /* Past this many the writer checkpoints itself before its next batch (most
  * frames are usually copied already), so that the WAL starts over. */
 #define STORE_CKPT_SYNC_FRAMES 8000
+#define STORE_MMAP_BYTES "2147418112"
 
 struct store_stmt {
 	struct store *s;
@@ -770,7 +771,11 @@ store_open_with(const char *path, unsigned flags,
 			goto fail;
 		}
 	}
-	if (store_exec(s, "PRAGMA synchronous=FULL", e) == -1 ||
+	/* Reads map the database file instead of copying its pages into
+	 * each connection's cache (SQLite's limit on Linux: 2 GiB less
+	 * 64 KiB of address space per connection; the rest is read). */
+	if (store_exec(s, "PRAGMA mmap_size=" STORE_MMAP_BYTES, e) == -1 ||
+	    store_exec(s, "PRAGMA synchronous=FULL", e) == -1 ||
 	    store_exec(s, "PRAGMA foreign_keys=ON", e) == -1)
 		goto fail;
 	if (store_fault_from_env(s, e) == -1)
