@@ -99,6 +99,7 @@ static const char acrs_file_states[] =
 struct acrs_pat {
 	uint64_t key;    /* digest of patient_id; 0 empty */
 	uint64_t digest; /* digest of the patient's details */
+	uint64_t raw;    /* digest of its columns as written (first row) */
 	uint64_t line;
 	uint32_t ord;
 };
@@ -117,6 +118,11 @@ struct acrs_file {
 	size_t pats_cap, pats_n;
 	bool row_bad;
 	bool finished;
+	/* The current row's patient columns as written, and the patient
+	 * whose first row had the same (its checks and normalized values
+	 * hold for this row too: not done again), or NULL. */
+	uint64_t raw;
+	struct acrs_pat *same;
 };
 
 struct acrs_file *
@@ -241,6 +247,54 @@ acrs_file_pat(struct acrs_file *f, uint64_t key, bool *added_r)
 	f->pats_n++;
 	*added_r = true;
 	return &f->pats[i];
+}
+
+static struct acrs_pat *
+acrs_file_pat_find(const struct acrs_file *f, uint64_t key)
+{
+	if (f->pats_cap == 0)
+		return NULL;
+	for (size_t i = key & (f->pats_cap - 1); f->pats[i].key != 0;
+	    i = (i + 1) & (f->pats_cap - 1))
+		if (f->pats[i].key == key)
+			return &f->pats[i];
+	return NULL;
+}
+
+static uint64_t
+acrs_file_patient_key(const char *patient_id)
+{
+	return acrs_file_mix(acrs_norm_fnv(ACRS_FNV_INIT, patient_id,
+	    strlen(patient_id)));
+}
+
+/* A digest of the row's patient columns (patient_id_type through
+ * ssn_last4) as written, lengths included: eight bytes at a time (this
+ * runs on every row). */
+static uint64_t
+acrs_file_raw(const struct acrs_file *f)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+	for (int c = COL_PATIENT_ID_TYPE; c <= COL_SSN4; c++) {
+		const char *v = "";
+		size_t n = 0, i;
+		uint64_t w;
+
+		if (f->col[c] != -1)
+			v = acrs_csv_field(f->csv, (size_t)f->col[c], &n);
+		h = (h ^ n) * 0xff51afd7ed558ccdULL;
+		for (i = 0; i + 8 <= n; i += 8) {
+			memcpy(&w, v + i, 8);
+			h = ((h ^ w) * 0xc4ceb9fe1a85ec53ULL);
+			h ^= h >> 29;
+		}
+		w = 0;
+		memcpy(&w, v + i, n - i);
+		h = ((h ^ w) * 0xc4ceb9fe1a85ec53ULL);
+		h ^= h >> 32;
+	}
+	return h;
 }
 
 static void
@@ -432,7 +486,13 @@ acrs_file_digits(const char *s, size_t n)
 	return true;
 }
 
-/* Checks and normalizes the current row into f->rec. */
+static void acrs_file_row_patient(struct acrs_file *f, struct acrs_rec *r);
+static void acrs_file_row_rel(struct acrs_file *f, struct acrs_rec *r);
+
+/* Checks and normalizes the current row into f->rec. A later row of a
+ * patient whose patient columns are written exactly as in its first row
+ * skips them (they were checked and normalized then; the store needs
+ * them once per patient). */
 static void
 acrs_file_row(struct acrs_file *f)
 {
@@ -444,6 +504,7 @@ acrs_file_row(struct acrs_file *f)
 	memset(r, 0, offsetof(struct acrs_rec, patient_ord));
 	r->row = acrs_csv_row(f->csv);
 	f->row_bad = false;
+	f->same = NULL;
 	if (n != f->ncols) {
 		str_fmt(b, sizeof(b), "%zu fields, the header has %zu", n,
 		    f->ncols);
@@ -452,6 +513,27 @@ acrs_file_row(struct acrs_file *f)
 	}
 	if ((v = acrs_file_get(f, COL_PATIENT_ID, b, sizeof(b))) != NULL)
 		str_lcpy(r->patient_id, v, sizeof(r->patient_id));
+	f->raw = acrs_file_raw(f);
+	if (v != NULL && v[0] != '\0') {
+		struct acrs_pat *p = acrs_file_pat_find(f,
+		    acrs_file_patient_key(r->patient_id));
+
+		if (p != NULL && p->raw == f->raw)
+			f->same = p;
+	}
+	if (f->same == NULL)
+		acrs_file_row_patient(f, r);
+	acrs_file_row_rel(f, r);
+}
+
+/* The patient columns of the current row (patient_id_type through
+ * ssn_last4). */
+static void
+acrs_file_row_patient(struct acrs_file *f, struct acrs_rec *r)
+{
+	char b[256];
+	const char *v;
+
 	if ((v = acrs_file_get(f, COL_PATIENT_ID_TYPE, b, sizeof(b))) !=
 	    NULL) {
 		str_lcpy(r->id_type, v, sizeof(r->id_type));
@@ -536,6 +618,15 @@ acrs_file_row(struct acrs_file *f)
 		else
 			str_lcpy(r->ssn4, v, sizeof(r->ssn4));
 	}
+}
+
+/* The relationship columns of the current row (provider_npi on). */
+static void
+acrs_file_row_rel(struct acrs_file *f, struct acrs_rec *r)
+{
+	char b[256];
+	const char *v;
+
 	if ((v = acrs_file_get(f, COL_NPI, b, sizeof(b))) != NULL) {
 		if (!acrs_file_digits(v, 10))
 			acrs_file_issue(f, r->row, "provider_npi",
@@ -602,8 +693,12 @@ acrs_file_cross(struct acrs_file *f)
 		    "earlier row");
 		return;
 	}
-	k = acrs_file_mix(acrs_norm_fnv(ACRS_FNV_INIT, r->patient_id,
-	    strlen(r->patient_id)));
+	if (f->same != NULL) {
+		r->patient_ord = f->same->ord;
+		r->patient_new = false;
+		return;
+	}
+	k = acrs_file_patient_key(r->patient_id);
 	d = acrs_norm_fnv(ACRS_FNV_INIT, r->id_type, sizeof(r->id_type));
 	d = acrs_norm_fnv(d, r->authority, strlen(r->authority) + 1);
 	d = acrs_norm_fnv(d, r->last, strlen(r->last) + 1);
@@ -613,6 +708,7 @@ acrs_file_cross(struct acrs_file *f)
 	p = acrs_file_pat(f, k, &added);
 	if (added) {
 		p->digest = d;
+		p->raw = f->raw;
 		p->line = r->row;
 		p->ord = (uint32_t)f->st.patients++;
 		r->patient_ord = p->ord;

@@ -216,6 +216,55 @@ test_acrs_file_checks_dates_duplicates_and_patient_consistency(void **state)
 	buf_release(&c.out);
 }
 
+/* Later rows of a patient: written as the first one (checked once),
+ * written differently but the same patient, or with a new problem in a
+ * patient column (reported as on any row). */
+static void
+test_acrs_file_later_rows_of_a_patient_keep_its_checks(void **state)
+{
+	static const char text[] =
+	    "patient_id,patient_id_type,last_name,first_name,dob,sex,zip,"
+	    "provider_npi,relationship,last_seen\n"
+	    "P1,MR,Doe,Jane,1980-01-01,F,48104,1234567893,pcp,2026-01-01\n"
+	    "P2,MR,Roe,Rick,1981-01-01,M,48104,1234567893,pcp,2026-01-01\n"
+	    "P1,MR,Doe,Jane,1980-01-01,F,48104,1234567893,specialist,"
+	    "2026-01-01\n"
+	    "P1,mr, doe ,JANE,1980-01-01,female,48104-0001,1234567893,payer,"
+	    "\n"
+	    "P1,MR,Doe,Jane,1980-01-01,F,4810,1234567893,other,2026-01-01\n";
+	struct acrs_file_opts o = {TODAY, NULL, on_issue, NULL};
+	struct acrs_file *f;
+	const struct acrs_rec *rec;
+	struct collect c;
+	struct err e;
+	uint64_t ord[8];
+	bool fresh[8];
+	size_t n = 0;
+	int rc;
+
+	(void)state;
+	buf_init(&c.out, BUF_UNLIMITED);
+	o.arg = &c;
+	f = acrs_file_new(&o);
+	acrs_file_input(f, text, sizeof(text) - 1);
+	acrs_file_finish(f);
+	while ((rc = acrs_file_next(f, &rec, &e)) == 1 && n < 8) {
+		ord[n] = rec->patient_ord;
+		fresh[n++] = rec->patient_new;
+	}
+	assert_int_equal(rc, 0);
+	acrs_file_free(&f);
+	assert_int_equal(n, 4);
+	assert_string_equal(buf_cstr(&c.out), "6:zip:zip\n");
+	assert_true(fresh[0] && fresh[1] && !fresh[2] && !fresh[3]);
+	if (ord[2] != ord[0] || ord[3] != ord[0] || ord[1] == ord[0])
+		fail_msg("patient ordinals: got %llu %llu %llu %llu, want "
+		    "a b a a", (unsigned long long)ord[0],
+		    (unsigned long long)ord[1], (unsigned long long)ord[2],
+		    (unsigned long long)ord[3]);
+	buf_release(&c.out);
+}
+
 static void
 test_acrs_file_header_is_case_insensitive_in_any_order_with_bom(void **state)
 {
@@ -266,6 +315,8 @@ main(void)
 		    test_acrs_file_reports_every_kind_of_bad_value),
 		cmocka_unit_test(
 		    test_acrs_file_checks_dates_duplicates_and_patient_consistency),
+		cmocka_unit_test(
+		    test_acrs_file_later_rows_of_a_patient_keep_its_checks),
 		cmocka_unit_test(
 		    test_acrs_file_header_is_case_insensitive_in_any_order_with_bom),
 	};
