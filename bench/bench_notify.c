@@ -516,6 +516,7 @@ main(int argc, char **argv)
 	pthread_t lt, snd[256], sl[64];
 	double raw1, rawn, t0, t_intake = 0, t_end, rate, p50, p99, pmax;
 	double cpu0, cpu1;
+	uint64_t wb0, wj0, wb1, wj1;
 	struct err e;
 
 	n_adts = 2000;
@@ -607,6 +608,7 @@ main(int argc, char **argv)
 		pthread_create(&sl[i], NULL, sealer, NULL);
 
 	ack_lat = xcalloc(n_adts, sizeof(*ack_lat));
+	store_writer_stats(w, &wb0, &wj0, NULL);
 	cpu0 = cpu_s();
 	t0 = now_s();
 	for (unsigned i = 0; i < n_conns; i++)
@@ -629,6 +631,7 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < threads; i++)
 		pthread_join(sl[i], NULL);
 	cpu1 = cpu_s();
+	store_writer_stats(w, &wb1, &wj1, NULL);
 	loop_stop_async(loop);
 	pthread_join(lt, NULL);
 	store_writer_free(&w);
@@ -656,6 +659,9 @@ main(int argc, char **argv)
 	    (cpu1 - cpu0) * 1e6 / n_adts, (double)atomic_load(&seal_cpu_ns) /
 	    1e3 / n_adts, 1e6 / raw1, (cpu1 - cpu0) / (now_s() - t0),
 	    threads);
+	printf("writer: %llu commits of %llu jobs (%.2f commits per ADT)\n",
+	    (unsigned long long)(wb1 - wb0), (unsigned long long)(wj1 - wj0),
+	    (double)(wb1 - wb0) / n_adts);
 	printf("ratio end-to-end ADT/s / raw RSA-2048 sign/s on %u threads: "
 	    "%.2f (goal >= 0.5); against 1 thread: %.2f\n", threads,
 	    rate / rawn, rate / raw1);
