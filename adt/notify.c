@@ -28,6 +28,10 @@
 /* Plans recorded per writer job: a job holds the writer (and the MLLP
  * intake's commits, hence its ACKs) for about 60 us a plan. */
 #define NOTIFY_RECORD_CHUNK 16
+/* While ADTs keep coming, an empty listing is tried again this soon (up
+ * to NOTIFY_SOON_TRIES times in a row) rather than at the next poll. */
+#define NOTIFY_SOON_MS 10
+#define NOTIFY_SOON_TRIES 20
 
 struct notify;
 
@@ -84,8 +88,8 @@ struct notify {
 	char *path;
 	struct notify_settings set;
 	int64_t expire_s;      /* [queue] expire: queued Direct messages */
-	uv_timer_t poll, digest;
-	int open_timers;
+	uv_timer_t poll, digest, soon;
+	unsigned soon_left;    /* quick retries left after an empty listing */
 	bool stopping;
 	/* The runner: a listing job finds the received ADTs, planners plan
 	 * slices of the batch in parallel (each with its read connection),
@@ -113,6 +117,7 @@ struct notify {
 };
 
 static void notify_round(struct notify *n);
+static void notify_poll(uv_timer_t *t);
 static void notify_record(struct notify *n, struct notify_batch *b);
 static void notify_dispatch(struct notify *n, struct notify_batch *b);
 static store_done_fn notify_record_done;
@@ -280,7 +285,7 @@ notify_record_done(void *arg, int status, const struct err *e)
 	struct notify_batch *b = arg;
 	struct notify *n = b->n;
 
-	if (status == 0 && !n->stopping) {
+	if (status == 0) {
 		for (size_t i = b->recorded; i < b->recorded + b->chunk; i++) {
 			struct notify_plan *p = b->plans[i];
 
@@ -296,7 +301,7 @@ notify_record_done(void *arg, int status, const struct err *e)
 		if (b->stats.mllp > 0)
 			notify_mllp_client_kick(n->mc);
 		b->recorded += b->chunk;
-		if (b->recorded < b->nplans) {
+		if (b->recorded < b->nplans && !n->stopping) {
 			notify_record_chunk(n, b);
 			return;
 		}
@@ -484,9 +489,15 @@ notify_after(void *arg, bool cancelled)
 			    b->err.msg);
 		notify_batch_free(&n->next);
 		n->found = again;
+		if (!again && !cancelled && !n->stopping && n->soon_left > 0 &&
+		    n->rec == NULL) {
+			n->soon_left--;
+			uv_timer_start(&n->soon, notify_poll, NOTIFY_SOON_MS, 0);
+		}
 		notify_next(n);
 		return;
 	}
+	n->soon_left = NOTIFY_SOON_TRIES;
 	if (b->from[0] == '\0') {
 		if (!n->warned_sender)
 			log_warn(NULL, "event=notify_no_sender reason=\"no "
@@ -626,6 +637,7 @@ notify_stop(void *arg)
 	n->stopping = true;
 	uv_close((uv_handle_t *)&n->poll, NULL);
 	uv_close((uv_handle_t *)&n->digest, NULL);
+	uv_close((uv_handle_t *)&n->soon, NULL);
 }
 
 int
@@ -650,6 +662,8 @@ notify_start(const struct notify_params *p, struct notify **n_r,
 	    1000 : NOTIFY_EXPIRE_S;
 	uv_timer_init(loop_uv(n->loop), &n->poll);
 	uv_timer_init(loop_uv(n->loop), &n->digest);
+	uv_timer_init(loop_uv(n->loop), &n->soon);
+	n->soon.data = n;
 	n->poll.data = n;
 	n->digest.data = n;
 	uv_timer_start(&n->poll, notify_poll, (uint64_t)set.poll_ms,
