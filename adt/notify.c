@@ -28,10 +28,13 @@
 /* Plans recorded per writer job: a job holds the writer (and the MLLP
  * intake's commits, hence its ACKs) for about 60 us a plan. */
 #define NOTIFY_RECORD_CHUNK 16
-/* While ADTs keep coming, an empty listing is tried again this soon (up
- * to NOTIFY_SOON_TRIES times in a row) rather than at the next poll. */
-#define NOTIFY_SOON_MS 10
-#define NOTIFY_SOON_TRIES 20
+/* A listing that did not fill the batch is followed by the next one this
+ * much later (while ADTs keep coming: up to NOTIFY_SOON_TRIES empty ones
+ * in a row), rather than at once (batches of one or two ADTs cost more
+ * per ADT) or at the next poll (up to [notify] poll of delay). A full one
+ * is followed at once, while it is recorded. */
+#define NOTIFY_SOON_MS 25
+#define NOTIFY_SOON_TRIES 8
 
 struct notify;
 
@@ -96,7 +99,7 @@ struct notify {
 	 * one writer job records it; the next batch is listed and planned
 	 * while the writer records the last. */
 	bool again;            /* a round was asked for while one ran */
-	bool found;            /* the last listing found ADTs: look again */
+	bool found;            /* look again at once (a backlog, a failure) */
 	struct store *rd;
 	struct notify_planner planners[NOTIFY_PLANNERS_MAX];
 	unsigned nplanners;
@@ -117,7 +120,7 @@ struct notify {
 };
 
 static void notify_round(struct notify *n);
-static void notify_poll(uv_timer_t *t);
+static void notify_soon_arm(struct notify *n);
 static void notify_record(struct notify *n, struct notify_batch *b);
 static void notify_dispatch(struct notify *n, struct notify_batch *b);
 static store_done_fn notify_record_done;
@@ -331,8 +334,8 @@ notify_record_done(void *arg, int status, const struct err *e)
 		n->found = true;
 	} else if (!n->stopping) {
 		n->single = false;
-		/* More may have come in meanwhile. */
-		n->found = true;
+		/* A full batch leaves more behind it. */
+		n->found = b->full;
 	}
 	notify_batch_free(&b);
 	if (n->stopping) {
@@ -434,10 +437,10 @@ notify_record(struct notify *n, struct notify_batch *b)
 	}
 	b->state = NOTIFY_B_RECORDING;
 	n->rec = b;
-	n->found = true;
+	n->found = b->full;
 	notify_record_chunk(n, b);
-	/* Plan the next batch while this one is recorded. */
-	if (!b->barrier && !n->single)
+	/* Behind a full batch, plan the next while this one is recorded. */
+	if (b->full && !b->barrier && !n->single)
 		notify_round(n);
 }
 
@@ -489,15 +492,16 @@ notify_after(void *arg, bool cancelled)
 			    b->err.msg);
 		notify_batch_free(&n->next);
 		n->found = again;
-		if (!again && !cancelled && !n->stopping && n->soon_left > 0 &&
-		    n->rec == NULL) {
+		if (!again && !cancelled && !n->stopping && n->soon_left > 0) {
 			n->soon_left--;
-			uv_timer_start(&n->soon, notify_poll, NOTIFY_SOON_MS, 0);
+			notify_soon_arm(n);
 		}
 		notify_next(n);
 		return;
 	}
 	n->soon_left = NOTIFY_SOON_TRIES;
+	if (!b->full)
+		notify_soon_arm(n);
 	if (b->from[0] == '\0') {
 		if (!n->warned_sender)
 			log_warn(NULL, "event=notify_no_sender reason=\"no "
@@ -546,6 +550,29 @@ static void
 notify_poll(uv_timer_t *t)
 {
 	notify_round(t->data);
+}
+
+/* The next listing after a partial one: when the runner is free to list
+ * (else a little later). */
+static void
+notify_soon(uv_timer_t *t)
+{
+	struct notify *n = t->data;
+
+	if (n->stopping)
+		return;
+	if (n->next != NULL || n->poisoning) {
+		notify_soon_arm(n);
+		return;
+	}
+	notify_round(n);
+}
+
+static void
+notify_soon_arm(struct notify *n)
+{
+	if (!n->stopping && !uv_is_active((uv_handle_t *)&n->soon))
+		uv_timer_start(&n->soon, notify_soon, NOTIFY_SOON_MS, 0);
 }
 
 /* The digest. */
