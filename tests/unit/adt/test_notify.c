@@ -154,30 +154,24 @@ watch(uv_timer_t *t)
 	}
 }
 
+/* Runs the daemon's runner with [notify] batch until every ADT is done. */
 static void
-test_notify_runner_keeps_retractions_after_what_they_cancel(void **state)
+run(struct fx *f, int batch)
 {
-	struct fx *f = *state;
 	struct config *cfg = config_new(f->dir);
 	struct store_writer_opts wo = {0};
 	struct store_writer *w = NULL;
 	struct notify_params np = {0};
 	struct notify *nt = NULL;
-	unsigned n = 0;
+	char text[128];
 	struct err e;
 
-	/* A01 for every visit; after each 6, an A11 cancelling one of
-	 * them, so that retractions come while earlier batches record. */
-	for (unsigned v = 1; v <= VISITS; v++) {
-		add_adt(f, ++n, "A01", v);
-		if (v % 6 == 0)
-			add_adt(f, ++n, "A11", v - 2);
-	}
 	config_add_defs(cfg, notify_config_defs);
 	config_add_defs(cfg, acrs_config_defs);
 	config_add_defs(cfg, queue_config_defs);
-	if (config_load_string(cfg, "[notify]\nbatch = 4\npoll = 10ms\n",
-	    "test", &e) != 0)
+	str_fmt(text, sizeof(text), "[notify]\nbatch = %d\npoll = 10ms\n",
+	    batch);
+	if (config_load_string(cfg, text, "test", &e) != 0)
 		fail_msg("config: %s", e.msg);
 	if (store_open(f->path, STORE_READONLY, &f->rd, &e) != 0)
 		fail_msg("store_open: %s", e.msg);
@@ -200,8 +194,23 @@ test_notify_runner_keeps_retractions_after_what_they_cancel(void **state)
 	loop_free(&f->loop);
 	notify_free(&nt);
 	config_free(&cfg);
-
 	assert_int_equal(f->left, 0);
+}
+
+static void
+test_notify_runner_keeps_retractions_after_what_they_cancel(void **state)
+{
+	struct fx *f = *state;
+	unsigned n = 0;
+
+	/* A01 for every visit; after each 6, an A11 cancelling one of
+	 * them, so that retractions come while earlier batches record. */
+	for (unsigned v = 1; v <= VISITS; v++) {
+		add_adt(f, ++n, "A01", v);
+		if (v % 6 == 0)
+			add_adt(f, ++n, "A11", v - 2);
+	}
+	run(f, 4);
 	assert_int_equal(count(f->s, "SELECT count(*) FROM adt_event WHERE"
 	    " state = 'done'"), n);
 	/* Each A01 once to each of the two members, each A11 retracting
@@ -222,6 +231,23 @@ test_notify_runner_keeps_retractions_after_what_they_cancel(void **state)
 	    " step = 'duplicate'"), 0);
 }
 
+static void
+test_notify_runner_records_a_large_batch_in_chunks(void **state)
+{
+	struct fx *f = *state;
+	const unsigned n = 150; /* chunks of 64, 64 and 22 */
+
+	for (unsigned v = 1; v <= n; v++)
+		add_adt(f, v, "A01", v);
+	run(f, 1000);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM adt_event WHERE"
+	    " state = 'done'"), n);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM notify_sent WHERE"
+	    " event = 'A01'"), 2 * n);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM notify_audit WHERE"
+	    " step = 'policy'"), n);
+}
+
 int
 main(void)
 {
@@ -229,6 +255,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_notify_runner_keeps_retractions_after_what_they_cancel,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_runner_records_a_large_batch_in_chunks, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
