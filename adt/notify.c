@@ -725,8 +725,12 @@ notify_start(const struct notify_params *p, struct notify **n_r,
 void
 notify_kick(struct notify *n)
 {
-	if (n != NULL)
-		notify_round(n);
+	if (n == NULL || n->stopping)
+		return;
+	/* Not at once: what comes in the next few ms joins the batch. */
+	n->soon_left = NOTIFY_SOON_TRIES;
+	if (n->next == NULL && n->rec == NULL && !n->poisoning)
+		notify_soon_arm(n);
 }
 
 void

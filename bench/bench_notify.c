@@ -484,6 +484,12 @@ cpu_s(void)
 
 /* ---- The daemon's part ---- */
 
+static void
+kick(void *arg)
+{
+	notify_kick(*(struct notify **)arg);
+}
+
 static struct loop *loop;
 
 static void *
@@ -515,7 +521,7 @@ main(int argc, char **argv)
 	struct mllp_server_opts mo = {0};
 	struct mllp_server *srv;
 	struct notify_params np = {0};
-	struct notify *nt;
+	struct notify *nt = NULL;
 	pthread_t lt, snd[256], sl[64];
 	double raw1, rawn, t0, t_intake = 0, t_end, rate, p50, p99, pmax;
 	double cpu0, cpu1;
@@ -598,6 +604,8 @@ main(int argc, char **argv)
 	mo.max_conns = 512;
 	mo.ack_app = "DG";
 	mo.ack_facility = "DG";
+	mo.stored = kick; /* as the daemon wires it */
+	mo.stored_arg = &nt;
 	if (mllp_server_new(loop, w, &mo, &srv, &e) != 0) {
 		fprintf(stderr, "mllp: %s\n", e.msg);
 		return 1;
