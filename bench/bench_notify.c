@@ -6,15 +6,19 @@
  * ADTs per second from MLLP intake to signed, encrypted Direct
  * notifications queued for delivery: sender threads push ADT^A01 messages
  * over MLLP (one outstanding per connection, as MLLP wants) to the real
- * MLLP server and intake (group commit); the real notification runner
- * plans each (policy, ACRS match by identifier, care team, directory
- * route, Z-segments, summary, Direct packaging) and queues it; sealer
+ * MLLP server and intake (group commit); the real notification runner,
+ * kicked by the server's stored hook as in the daemon, plans each
+ * (policy, ACRS match by identifier, care team, directory route,
+ * Z-segments, summary, Direct packaging) and queues it; sealer
  * threads (standing in for the HISP's outbound workers, one per core)
  * sign and encrypt each queued notification with the security agent
  * (RSA-2048, SHA-256, AES-128-CBC). The figure is ADTs whose notification
  * is sealed per second, as a ratio of the raw RSA-2048 sign rate measured
  * in the same run on as many threads (goal >= 0.5), with the MLLP ACK
- * latency p50/p99 under that load.
+ * latency p50/p99 under that load. It also prints the process CPU per
+ * ADT (and the sealers' share) and the writer's commits per ADT: on a
+ * machine shared with other work the ratio moves with what the others
+ * leave free, the CPU per ADT much less.
  *
  *   bench_notify [--adts N] [--conns C] [--patients P] [--threads T]
  *                [--dir DIR] [--keep]
