@@ -1,5 +1,6 @@
 #include "adt/acrs_match.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,29 @@ acrs_match_hit_cmp(const void *a, const void *b)
 	return x->patient < y->patient ? -1 : x->patient > y->patient;
 }
 
+/* Sorts the hits best first. acrs_match_hit_cmp is a total order (a
+ * patient is hit once), so any sort gives this order; insertion when they
+ * are few (the second sort finds them almost in order). */
+static void
+acrs_match_sort(struct acrs_match_result *r)
+{
+	if (r->n_hits > 64) {
+		qsort(r->hits, r->n_hits, sizeof(*r->hits),
+		    acrs_match_hit_cmp);
+		return;
+	}
+	for (size_t i = 1; i < r->n_hits; i++) {
+		struct acrs_hit h = r->hits[i];
+		size_t j = i;
+
+		while (j > 0 && acrs_match_hit_cmp(&r->hits[j - 1], &h) > 0) {
+			r->hits[j] = r->hits[j - 1];
+			j--;
+		}
+		r->hits[j] = h;
+	}
+}
+
 /* One patient per submitter (hits sorted best first): a demographic
  * match below a better one of the same submitter becomes possible, and
  * the better one too when they are within ACRS_AMBIGUOUS. */
@@ -313,6 +337,123 @@ acrs_match_keep(void *arg, const char *last, const char *first)
 	    acrs_norm_jw(q->last, first));
 }
 
+/* The DOB block as acrs_store_block() reads it with a keep function (the
+ * same candidates: the names checked from the index, which covers them,
+ * in index order up to max rows, at most ACRS_MATCH_DOB_KEPT of them
+ * kept), but the rows kept are read up to ACRS_MATCH_READ at a time (in
+ * one statement: far fewer instructions than one each), and only
+ * the columns that acrs_match_score() and acrs_match_exact() read (id,
+ * submitter, names, DOB, sex, street, city, ZIP): the block is the large
+ * one, and reading every kept row whole, one statement each, was most of
+ * the matching time. The order of m->cands differs (row id order); the
+ * hits are sorted on a total order before anything reads them. */
+#define ACRS_MATCH_DOB_KEPT 256
+#define ACRS_MATCH_READ 64
+
+#define ACRS_MATCH_Q8 "?, ?, ?, ?, ?, ?, ?, ?"
+#define ACRS_MATCH_Q16 ACRS_MATCH_Q8 ", " ACRS_MATCH_Q8
+#define ACRS_MATCH_Q32 ACRS_MATCH_Q16 ", " ACRS_MATCH_Q16
+#define ACRS_MATCH_Q64 ACRS_MATCH_Q32 ", " ACRS_MATCH_Q32
+#define ACRS_MATCH_READ_SQL(q) \
+    "SELECT p.id, s.name, p.last, p.first, p.dob, p.sex, p.street, p.city," \
+    " p.zip5 FROM acrs_patient p JOIN acrs_submitter s ON s.id =" \
+    " p.submitter WHERE p.id IN (" q ")"
+
+/* By how many ids they take: the smallest that holds what is left. */
+static const struct {
+	size_t n;
+	const char *sql;
+} acrs_match_read_sql[] = {
+	{8, ACRS_MATCH_READ_SQL(ACRS_MATCH_Q8)},
+	{16, ACRS_MATCH_READ_SQL(ACRS_MATCH_Q16)},
+	{32, ACRS_MATCH_READ_SQL(ACRS_MATCH_Q32)},
+	{ACRS_MATCH_READ, ACRS_MATCH_READ_SQL(ACRS_MATCH_Q64)},
+};
+
+static void
+acrs_match_col(struct store_stmt *st, int col, char *dst, size_t size)
+{
+	const char *v = store_col_text(st, col);
+
+	str_lcpy(dst, v != NULL ? v : "", size);
+}
+
+static int
+acrs_match_read(struct acrs_matcher *m, const int64_t *ids, size_t n,
+    struct err *e)
+{
+	struct store_stmt *st;
+	size_t k = 0;
+	int rc;
+
+	assert(n <= ACRS_MATCH_READ);
+	while (acrs_match_read_sql[k].n < n)
+		k++;
+	if ((st = store_prepare(m->s, acrs_match_read_sql[k].sql, e)) == NULL)
+		return -1;
+	for (size_t i = 0; i < acrs_match_read_sql[k].n; i++)
+		store_bind_int(st, (int)i + 1, i < n ? ids[i] : -1);
+	while ((rc = store_step(st, e)) == 1) {
+		struct acrs_cand *c;
+		const char *sex;
+
+		if (m->n_cands == m->cap_cands) {
+			m->cap_cands = m->cap_cands ? m->cap_cands * 2 : 64;
+			m->cands = xreallocarray(m->cands, m->cap_cands,
+			    sizeof(*m->cands));
+		}
+		c = &m->cands[m->n_cands++];
+		memset(c, 0, sizeof(*c));
+		c->id = store_col_int(st, 0);
+		acrs_match_col(st, 1, c->submitter, sizeof(c->submitter));
+		acrs_match_col(st, 2, c->last, sizeof(c->last));
+		acrs_match_col(st, 3, c->first, sizeof(c->first));
+		c->dob = (int32_t)store_col_int(st, 4);
+		sex = store_col_text(st, 5);
+		c->sex = sex != NULL && sex[0] != '\0' ? sex[0] : 'U';
+		acrs_match_col(st, 6, c->street, sizeof(c->street));
+		acrs_match_col(st, 7, c->city, sizeof(c->city));
+		acrs_match_col(st, 8, c->zip5, sizeof(c->zip5));
+	}
+	store_stmt_done(st);
+	return rc == -1 ? -1 : 0;
+}
+
+static int
+acrs_match_block_dob(struct acrs_matcher *m, const struct acrs_cand *q,
+    int max, struct err *e)
+{
+	struct store_stmt *st;
+	int64_t ids[ACRS_MATCH_DOB_KEPT];
+	size_t n = 0;
+	int rc;
+
+	if (q->dob == 0)
+		return 0;
+	st = store_prepare(m->s, "SELECT id, last, first FROM acrs_patient"
+	    " INDEXED BY acrs_patient_dob WHERE dob = ? LIMIT ?", e);
+	if (st == NULL)
+		return -1;
+	store_bind_int(st, 1, q->dob);
+	store_bind_int(st, 2, max);
+	while ((rc = store_step(st, e)) == 1) {
+		const char *ln = store_col_text(st, 1);
+		const char *fn = store_col_text(st, 2);
+
+		if (n < ACRS_MATCH_DOB_KEPT && acrs_match_keep((void *)(
+		    uintptr_t)q, ln != NULL ? ln : "", fn != NULL ? fn : ""))
+			ids[n++] = store_col_int(st, 0);
+	}
+	store_stmt_done(st);
+	if (rc == -1)
+		return -1;
+	for (size_t i = 0; i < n; i += ACRS_MATCH_READ)
+		if (acrs_match_read(m, ids + i, n - i < ACRS_MATCH_READ ?
+		    n - i : ACRS_MATCH_READ, e) == -1)
+			return -1;
+	return 0;
+}
+
 /* Candidates from the blocking keys into m->cands. */
 static int
 acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
@@ -324,11 +465,11 @@ acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
 	acrs_store_keep_fn *keep = dob_only ? NULL : acrs_match_keep;
 	void *arg = (void *)(uintptr_t)q;
 
-	if (acrs_store_block(m->s, ACRS_KEY_DOB, q->dob, max, keep, arg,
-	    &m->cands, &m->n_cands, &m->cap_cands, e) == -1)
-		return -1;
 	if (dob_only)
-		return 0;
+		return acrs_store_block(m->s, ACRS_KEY_DOB, q->dob, max, NULL,
+		    NULL, &m->cands, &m->n_cands, &m->cap_cands, e);
+	if (acrs_match_block_dob(m, q, max, e) == -1)
+		return -1;
 	if (acrs_store_block(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
 	    q->last, q->first, q->sex), max, keep, arg, &m->cands,
 	    &m->n_cands, &m->cap_cands, e) == -1 ||
@@ -402,11 +543,9 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 		acrs_match_add_hit(r, &h);
 	}
 	if (r->n_hits > 1) {
-		qsort(r->hits, r->n_hits, sizeof(*r->hits),
-		    acrs_match_hit_cmp);
+		acrs_match_sort(r);
 		acrs_match_exclusive(r);
-		qsort(r->hits, r->n_hits, sizeof(*r->hits),
-		    acrs_match_hit_cmp);
+		acrs_match_sort(r);
 	}
 	for (size_t i = 0; i < r->n_hits; i++) {
 		const struct acrs_hit *h = &r->hits[i];

@@ -176,6 +176,8 @@ intake_done(void *arg, const struct intake_result *r)
 	struct buf out;
 
 	c->in_flight = false;
+	if (r->stored > 0 && c->srv->o.stored != NULL)
+		c->srv->o.stored(c->srv->o.stored_arg);
 	if (!c->closing && uv_is_closing((uv_handle_t *)&c->tcp))
 		c->closing = true; /* closed by the loop at a forced stop */
 	if (c->closing) {
@@ -479,7 +481,8 @@ mllp_server_port(const struct mllp_server *s)
 
 int
 mllp_server_start(struct loop *l, struct store_writer *w,
-    const struct config *cfg, struct err *e)
+    const struct config *cfg, void (*stored)(void *arg), void *stored_arg,
+    struct err *e)
 {
 	struct mllp_server_opts o;
 	const char *listen = config_str(cfg, "mllp", "listen");
@@ -502,5 +505,7 @@ mllp_server_start(struct loop *l, struct store_writer *w,
 	o.commit_ack = config_bool(cfg, "mllp", "commit_ack");
 	o.ack_app = config_str(cfg, "adt", "ack_application");
 	o.ack_facility = config_str(cfg, "adt", "ack_facility");
+	o.stored = stored;
+	o.stored_arg = stored_arg;
 	return mllp_server_new(l, w, &o, NULL, e);
 }

@@ -34,15 +34,21 @@ struct mllp_server_opts {
 	bool commit_ack;
 	const char *ack_app;
 	const char *ack_facility;
+	/* Loop thread, after a message's ADTs were newly stored (before its
+	 * ACK is written): e.g. notify_kick. May be NULL. */
+	void (*stored)(void *arg);
+	void *stored_arg;
 };
 
 /* Reads [mllp] and [adt] from cfg and starts listening when [mllp] listen
  * is set (does nothing when it is empty). The server lives until the
  * loop's stop hook has closed it and the writer has answered every job.
- * Called on the loop thread before loop_run. 0, or -1 (CONFIG for a bad
- * setting, TEMP when the address cannot be bound). */
+ * stored(stored_arg) (may be NULL) as in mllp_server_opts. Called on the
+ * loop thread before loop_run. 0, or -1 (CONFIG for a bad setting, TEMP
+ * when the address cannot be bound). */
 int mllp_server_start(struct loop *l, struct store_writer *w,
-    const struct config *cfg, struct err *e);
+    const struct config *cfg, void (*stored)(void *arg), void *stored_arg,
+    struct err *e);
 
 /* The same with explicit options; *s_r (may be NULL) borrows the server,
  * valid until the loop stops. */

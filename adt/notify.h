@@ -43,7 +43,10 @@ struct notify_params {
  * *n_r to NULL) when [notify] enabled is no. 0 / -1 (CONFIG). */
 int notify_start(const struct notify_params *p, struct notify **n_r,
     struct err *e);
-/* Loop thread: look for received ADTs now. Accepts NULL. */
+/* Loop thread: ADTs were stored. An idle runner looks for them within
+ * 25 ms (what comes meanwhile joins the batch) instead of at its next
+ * poll; a busy one looks again on its own (at once behind a full batch,
+ * else within 25 ms). Accepts NULL. */
 void notify_kick(struct notify *n);
 /* After loop_free (writer jobs may still answer until then). Accepts
  * NULL. */

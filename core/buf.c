@@ -109,9 +109,26 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	/* Into the room there is first: most writes fit, and then once is
+	 * enough. */
+	if (b->cap > b->len) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf((char *)b->data + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < room && (size_t)n <= b->max - b->len) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		b->data[b->len] = '\0'; /* what it wrote is not contents */
+		if (n < 0 || (size_t)n > b->max - b->len)
+			return -1;
+	} else {
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+	}
 	if (n < 0 || buf_reserve(b, (size_t)n) != 0)
 		return -1;
 	va_start(ap, fmt);

@@ -66,6 +66,13 @@ serve_logging(const struct config *cfg, struct err *e)
 }
 
 /* Starts every module that listens or runs background work. */
+/* The MLLP intake stored ADTs: an idle notification runner looks now. */
+static void
+serve_adt_stored(void *arg)
+{
+	notify_kick(*(struct notify **)arg);
+}
+
 static int
 serve_start_modules(struct serve_ctx *ctx, struct err *e)
 {
@@ -89,7 +96,8 @@ serve_start_modules(struct serve_ctx *ctx, struct err *e)
 		return err_prefix(e, "hisp");
 	ctx->direct.hisp = ctx->hisp;
 	/* HL7 over MLLP. */
-	if (mllp_server_start(ctx->loop, ctx->writer, cfg, e) != 0)
+	if (mllp_server_start(ctx->loop, ctx->writer, cfg, serve_adt_stored,
+	    &ctx->notify, e) != 0)
 		return err_prefix(e, "mllp");
 	/* The notification agent: stored ADTs to the care team. */
 	{

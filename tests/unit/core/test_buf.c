@@ -46,6 +46,33 @@ test_buf_refuses_growth_past_its_maximum(void **state)
 }
 
 static void
+test_buf_printf_keeps_its_maximum_with_room_to_spare_and_grows(void **state)
+{
+	struct buf b;
+	char big[200];
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_int_equal(buf_append_str(&b, "abcde"), 0);
+	assert_true(b.cap > 10); /* room past the maximum */
+	assert_int_equal(buf_printf(&b, "%s", "123456"), -1);
+	assert_int_equal(b.len, 5);
+	assert_string_equal(buf_cstr(&b), "abcde");
+	assert_int_equal(buf_printf(&b, "%d", 12345), 0);
+	assert_string_equal(buf_cstr(&b), "abcde12345");
+	buf_release(&b);
+	buf_init(&b, BUF_UNLIMITED);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(buf_append_str(&b, "<"), 0);
+	assert_int_equal(buf_printf(&b, "%s>", big), 0); /* past the room */
+	assert_int_equal(b.len, sizeof(big) + 1);
+	assert_int_equal(buf_cstr(&b)[b.len - 1], '>');
+	assert_int_equal(buf_cstr(&b)[b.len], '\0');
+	buf_release(&b);
+}
+
+static void
 test_buf_reserve_checks_for_overflow(void **state)
 {
 	struct buf b;
@@ -120,6 +147,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_appends_and_stays_nul_terminated),
 		cmocka_unit_test(test_buf_refuses_growth_past_its_maximum),
+		cmocka_unit_test(
+		    test_buf_printf_keeps_its_maximum_with_room_to_spare_and_grows),
 		cmocka_unit_test(test_buf_reserve_checks_for_overflow),
 		cmocka_unit_test(
 		    test_buf_reserve_leaves_text_even_before_a_write),
