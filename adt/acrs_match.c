@@ -483,6 +483,17 @@ acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
 	return 0;
 }
 
+/* Whether one of the first n hits (the identifier hits) is submitter's. */
+static bool
+acrs_match_sub_seen(const struct acrs_match_result *r, size_t n,
+    uint64_t submitter)
+{
+	for (size_t i = 0; i < n && i < r->n_hits; i++)
+		if (r->hits[i].by_ident && r->hits[i].submitter == submitter)
+			return true;
+	return false;
+}
+
 int
 acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
     int32_t today, const char *event_ref, struct acrs_match_result *r,
@@ -490,7 +501,8 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 {
 	const struct acrs_settings *set = m->set;
 	struct acrs_cand q;
-	size_t n_ident = 0, n_match = 0, n_possible = 0;
+	size_t n_ident = 0, n_ident_subs = 0, n_match = 0, n_possible = 0;
+	int64_t n_subs = 0;
 
 	memset(r, 0, sizeof(*r));
 	acrs_match_normalize(p, &q);
@@ -515,12 +527,30 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 	for (size_t i = 0; i < m->n_ids; i++) {
 		struct acrs_hit h = {m->ids[i], 40.0, ACRS_MATCH, true, false,
 		    false, 0};
+		char sub[ACRS_TEXT_MAX];
+		int rc = acrs_store_submitter_of(m->s, m->ids[i], sub,
+		    sizeof(sub), e);
 
+		if (rc == -1)
+			goto fail;
+		if (rc == 0)
+			continue;
+		h.submitter = acrs_norm_fnv(ACRS_FNV_INIT, sub, strlen(sub));
 		acrs_match_add_hit(r, &h);
+		if (!acrs_match_sub_seen(r, n_ident, h.submitter))
+			n_ident_subs++;
 		n_ident++;
 	}
-	/* 2. Demographics, for the other submitters' rows. */
-	if (acrs_match_block(m, &q, false, e) == -1)
+	/* 2. Otherwise demographics: for the submitters whose rows no
+	 * identifier matched (a submitter's identifier match is its patient:
+	 * a lookalike of its roster, a twin, is not added), and not at all
+	 * when identifiers matched a row of every submitter. */
+	if (n_ident_subs > 0 &&
+	    acrs_store_submitter_count(m->s, &n_subs, e) == -1)
+		goto fail;
+	if (n_ident_subs > 0 && (int64_t)n_ident_subs >= n_subs)
+		m->n_cands = 0;
+	else if (acrs_match_block(m, &q, false, e) == -1)
 		goto fail;
 	for (size_t i = 0; i < m->n_cands; i++) {
 		const struct acrs_cand *cp = &m->cands[i];
@@ -532,6 +562,8 @@ acrs_match(struct acrs_matcher *m, const struct acrs_person *p,
 		h.ambiguous = false;
 		h.submitter = acrs_norm_fnv(ACRS_FNV_INIT, cp->submitter,
 		    strlen(cp->submitter));
+		if (acrs_match_sub_seen(r, n_ident, h.submitter))
+			continue;
 		h.score = acrs_match_score(&q, cp, set->similarity,
 		    &h.conflict);
 		if (h.score >= set->match_threshold && !h.conflict)

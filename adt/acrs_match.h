@@ -8,6 +8,10 @@
  *    three blocking keys only (DOB; ZIP5 + 4 letters of last and first name
  *    + sex, also with the names swapped; phone last 4 + DOB), scored with
  *    Fellegi-Sunter log-odds weights and Jaro-Winkler similarity.
+ *    "Otherwise" per submitter: a submitter with a row matched by
+ *    identifier has that patient, and its other rows are not candidates;
+ *    the other submitters' rows are still found by demographics, and when
+ *    identifiers matched a row of every submitter none are read.
  *
  * Scoring, per field (weights from CDC RecordLinker's tuned values): birth
  * date 10.1, address 8.4, first name 6.8, last name 6.4, ZIP 5.0, city 2.4,
@@ -32,7 +36,8 @@
  * else none. A submitter's file holds a patient once, so when several of
  * one submitter's patients match by demographics only the best stays a
  * match, and none does when the runner-up is within ACRS_AMBIGUOUS of it
- * (twins with similar names): the others become possible matches. Every decision is logged with its score and no PHI (internal
+ * (twins with similar names): the others become possible matches. Every
+ * decision is logged with its score and no PHI (internal
  * row ids, counts, scores). */
 #ifndef ADT_ACRS_MATCH_H
 #define ADT_ACRS_MATCH_H

@@ -604,6 +604,32 @@ acrs_store_read_cand(struct store_stmt *st, struct acrs_cand *c)
 }
 
 int
+acrs_store_submitter_of(struct store *s, int64_t id, char *name,
+    size_t size, struct err *e)
+{
+	struct store_stmt *st = store_prepare(s, "SELECT s.name FROM "
+	    "acrs_patient p JOIN acrs_submitter s ON s.id = p.submitter "
+	    "WHERE p.id = ?", e);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	store_bind_int(st, 1, id);
+	rc = store_step(st, e);
+	if (rc == 1)
+		acrs_store_col(st, 0, name, size);
+	store_stmt_done(st);
+	return rc;
+}
+
+int
+acrs_store_submitter_count(struct store *s, int64_t *n_r, struct err *e)
+{
+	return store_query_int(s, n_r, e, "SELECT count(*) FROM "
+	    "acrs_submitter WHERE patients > 0", "") == 1 ? 0 : -1;
+}
+
+int
 acrs_store_cand(struct store *s, int64_t id, struct acrs_cand *c,
     struct err *e)
 {

@@ -307,6 +307,63 @@ test_acrs_match_by_identifier_member_id_and_demographics(void **state)
 	acrs_matcher_free(&m);
 }
 
+/* Identifiers first; demographics only for the submitters no identifier
+ * matched: a lookalike in the identified submitter's roster (here the
+ * same person registered twice, on another provider) adds nothing, the
+ * payer's row of the same person is found; with every submitter
+ * identified nothing else is read. */
+static void
+test_acrs_match_identifier_wins_its_submitter_demographics_the_others(
+    void **state)
+{
+	struct fx *f = *state;
+	struct acrs_matcher *m;
+	struct acrs_match_result r;
+	struct acrs_person p;
+	struct err e;
+	int rc;
+
+	import(f, "CLINIC", HDR
+	    "A1,MR,CLINIC,Doe,Jane,1980-01-01,F,1 Main St,Lansing,MI,48906,"
+	    "5175550101,1234567893,pcp,Clinic,2026-01-01,,,standard\n"
+	    "A3,MR,CLINIC,Doe,Jane,1980-01-01,F,1 Main St,Lansing,MI,48906,"
+	    "5175550101,1245319599,specialist,Clinic,2026-01-01,,,standard\n",
+	    ACRS_MODE_REPLACE, false, &rc);
+	import(f, "PAYER1", HDR "M77,MB,,Doe,Jane,1980-01-01,F,1 Main St,"
+	    "Lansing,MI,48906,,1234567893,payer,Plan,,2020-01-01,,\n",
+	    ACRS_MODE_REPLACE, false, &rc);
+	m = acrs_matcher_new(f->s, &f->set);
+	memset(&p, 0, sizeof(p));
+	str_lcpy(p.ids[0].id, "A1", sizeof(p.ids[0].id));
+	str_lcpy(p.ids[0].authority, "CLINIC", sizeof(p.ids[0].authority));
+	p.n_ids = 1;
+	str_lcpy(p.last, "Doe", sizeof(p.last));
+	str_lcpy(p.first, "Jane", sizeof(p.first));
+	str_lcpy(p.dob, "19800101", sizeof(p.dob));
+	str_lcpy(p.sex, "F", sizeof(p.sex));
+	str_lcpy(p.address1, "1 Main St", sizeof(p.address1));
+	str_lcpy(p.city, "Lansing", sizeof(p.city));
+	str_lcpy(p.zip, "48906", sizeof(p.zip));
+	assert_int_equal(acrs_match(m, &p, TODAY, "t1", &r, &e), 0);
+	assert_int_equal(r.decision, ACRS_MATCH);
+	assert_int_equal(r.n_hits, 2);
+	for (size_t i = 0; i < r.n_team; i++)
+		if (strcmp(r.team[i].patient_id, "A3") == 0)
+			fail_msg("team: got A3's, want A1's and M77's only");
+	assert_int_equal(r.n_team, 2);
+	acrs_match_result_clear(&r);
+	/* Both submitters identified: no demographic candidates. */
+	str_lcpy(p.members[0].member_id, "M77", sizeof(p.members[0].member_id));
+	str_lcpy(p.members[0].payer, "PAYER1", sizeof(p.members[0].payer));
+	p.n_members = 1;
+	assert_int_equal(acrs_match(m, &p, TODAY, "t2", &r, &e), 0);
+	assert_int_equal(r.decision, ACRS_MATCH);
+	assert_int_equal(r.candidates, 0);
+	assert_int_equal(r.n_team, 2);
+	acrs_match_result_clear(&r);
+	acrs_matcher_free(&m);
+}
+
 struct seen {
 	int n;
 	int64_t id;
@@ -377,6 +434,9 @@ main(void)
 		cmocka_unit_test(test_acrs_store_active_rule),
 		cmocka_unit_test_setup_teardown(
 		    test_acrs_match_by_identifier_member_id_and_demographics,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_acrs_match_identifier_wins_its_submitter_demographics_the_others,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_acrs_review_accept_links_the_adt_identifier, setup,
