@@ -81,19 +81,10 @@ static void
 fb_audit(struct notify_plan *p, const char *step, const char *npi,
     const char *recipient, const char *fmt, ...)
 {
-	struct notify_audit_rec *a;
 	va_list ap;
 
-	p->audits = xreallocarray(p->audits, p->n_audits + 1,
-	    sizeof(*p->audits));
-	a = &p->audits[p->n_audits++];
-	memset(a, 0, sizeof(*a));
-	str_lcpy(a->step, step, sizeof(a->step));
-	str_lcpy(a->npi, npi != NULL ? npi : "", sizeof(a->npi));
-	str_lcpy(a->recipient, recipient != NULL ? recipient : "",
-	    sizeof(a->recipient));
 	va_start(ap, fmt);
-	vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
+	notify_plan_vaudit(p, step, npi, recipient, fmt, ap);
 	va_end(ap);
 }
 

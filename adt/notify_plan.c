@@ -71,17 +71,11 @@ notify_plan_is_retraction(const char *event)
 	    strcmp(event, "A13") == 0;
 }
 
-static void
-notify_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-notify_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
+void
+notify_plan_vaudit(struct notify_plan *p, const char *step, const char *npi,
+    const char *recipient, const char *fmt, va_list ap)
 {
 	struct notify_audit_rec *a;
-	va_list ap;
 
 	p->audits = xreallocarray(p->audits, p->n_audits + 1,
 	    sizeof(*p->audits));
@@ -91,8 +85,22 @@ notify_audit(struct notify_plan *p, const char *step, const char *npi,
 	str_lcpy(a->npi, npi != NULL ? npi : "", sizeof(a->npi));
 	str_lcpy(a->recipient, recipient != NULL ? recipient : "",
 	    sizeof(a->recipient));
-	va_start(ap, fmt);
 	vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
+}
+
+static void
+notify_audit(struct notify_plan *p, const char *step, const char *npi,
+    const char *recipient, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+notify_audit(struct notify_plan *p, const char *step, const char *npi,
+    const char *recipient, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	notify_plan_vaudit(p, step, npi, recipient, fmt, ap);
 	va_end(ap);
 }
 

@@ -1,7 +1,10 @@
 /* What the fallback planner (adt/notify_fallback.c) shares with the
- * planner: grouping notifications by recipient and composing them. */
+ * planner: grouping notifications by recipient, composing them, and
+ * adding audit records. */
 #ifndef ADT_NOTIFY_PLAN_PRIVATE_H
 #define ADT_NOTIFY_PLAN_PRIVATE_H
+
+#include <stdarg.h>
 
 #include "adt/directory.h"
 #include "adt/notify_plan.h"
@@ -19,5 +22,12 @@ int notify_plan_compose(struct notify_plan *p, struct notify_out *o,
     const struct hl7_msg *m, const void *raw, size_t n,
     const struct notify_settings *set, int retraction, int test,
     int64_t now_ms, struct err *e);
+
+/* Adds an audit record to p: step, the member's NPI and the recipient
+ * (either may be NULL), and a detail formatted from fmt and ap (codes and
+ * ids only, never PHI). */
+void notify_plan_vaudit(struct notify_plan *p, const char *step,
+    const char *npi, const char *recipient, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 #endif
