@@ -401,6 +401,9 @@ static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
 static double t_last, t_fetched;
 static unsigned n_fetched;
 
+#define SEAL_BATCH 16
+#define SEAL_BATCH_SQL "16"
+
 static void *
 sealer(void *arg)
 {
@@ -414,38 +417,38 @@ sealer(void *arg)
 	}
 	while (!atomic_load(&seal_stop)) {
 		struct store_stmt *st;
-		struct buf body, out;
-		int64_t row = 0;
+		struct buf body[SEAL_BATCH], out;
+		size_t nb = 0;
 		int rc;
 
-		buf_init(&body, BUF_UNLIMITED);
+		/* Up to SEAL_BATCH queued messages at a time, as the queue
+		 * runner hands its workers a batch of due messages. */
 		pthread_mutex_lock(&cursor_mu);
 		st = store_prepare(s, "SELECT rowid, body FROM queue_msg WHERE"
-		    " rowid > ? ORDER BY rowid LIMIT 1", &e);
+		    " rowid > ? ORDER BY rowid LIMIT " SEAL_BATCH_SQL, &e);
 		store_bindv(st, "I", cursor);
-		if ((rc = store_step(st, &e)) == 1) {
+		while (nb < SEAL_BATCH && (rc = store_step(st, &e)) == 1) {
 			size_t n;
 			const void *p = store_col_blob(st, 1, &n);
 
-			row = store_col_int(st, 0);
-			buf_append(&body, p, n);
-			cursor = row;
+			buf_init(&body[nb], BUF_UNLIMITED);
+			buf_append(&body[nb++], p, n);
+			cursor = store_col_int(st, 0);
 			if (++n_fetched == n_adts)
 				t_fetched = now_s();
 		}
 		store_stmt_done(st);
 		pthread_mutex_unlock(&cursor_mu);
-		if (row == 0) {
-			buf_release(&body);
+		if (nb == 0) {
 			usleep(500);
 			continue;
 		}
-		{
+		for (size_t k = 0; k < nb; k++) {
 			struct agent_blob blob = {rcpt_der.data, rcpt_der.len};
 			struct agent_seal_req req = {0};
 
-			req.msg = body.data;
-			req.msg_len = body.len;
+			req.msg = body[k].data;
+			req.msg_len = body[k].len;
 			req.from = "notify@a.test";
 			req.signer = signer;
 			req.key_id = sender_id;
@@ -458,12 +461,12 @@ sealer(void *arg)
 			}
 			atomic_fetch_add(&sealed_bytes, out.len);
 			buf_release(&out);
+			buf_release(&body[k]);
+			atomic_fetch_add(&sealed, 1);
+			pthread_mutex_lock(&last_mu);
+			t_last = now_s();
+			pthread_mutex_unlock(&last_mu);
 		}
-		buf_release(&body);
-		atomic_fetch_add(&sealed, 1);
-		pthread_mutex_lock(&last_mu);
-		t_last = now_s();
-		pthread_mutex_unlock(&last_mu);
 	}
 	{
 		struct timespec ts;
