@@ -65,14 +65,15 @@ serve_logging(const struct config *cfg, struct err *e)
 	return 0;
 }
 
-/* Starts every module that listens or runs background work. */
-/* The MLLP intake stored ADTs: an idle notification runner looks now. */
+/* The MLLP intake stored ADTs: an idle notification runner looks now
+ * (none yet while the modules start: notify_kick accepts NULL). */
 static void
 serve_adt_stored(void *arg)
 {
 	notify_kick(*(struct notify **)arg);
 }
 
+/* Starts every module that listens or runs background work. */
 static int
 serve_start_modules(struct serve_ctx *ctx, struct err *e)
 {
