@@ -35,11 +35,13 @@ test-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) $(CTEST_FLAGS)
 
-# The threaded parts under ThreadSanitizer.
+# The whole suite under ThreadSanitizer (daemons in the integration tests
+# too), with tests/tsan.supp.
 test-tsan: deps
 	@cmake -S . -B build-tsan -DDG_TSAN=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j$(JOBS)
-	cd build-tsan && ctest --output-on-failure -j$(JOBS) -L unit $(CTEST_FLAGS)
+	cd build-tsan && TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp \
+	  ctest --output-on-failure -j$(JOBS) $(CTEST_FLAGS)
 
 bench: build
 	@./scripts/run-bench $(BUILD)
