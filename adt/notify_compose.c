@@ -467,7 +467,9 @@ notify_compose_message_id(const char *domain, char *dst, size_t size)
 {
 	char a[QUEUE_ID_LEN + 1], b[QUEUE_ID_LEN + 1];
 
-	queue_id_new(a);
+	/* Ordered by time (rows keyed by it append to their indexes), then
+	 * 64 random bits. */
+	queue_id_next(a);
 	queue_id_new(b);
 	str_fmt(dst, size, "<notify.%s%s@%s>", a, b, domain);
 }

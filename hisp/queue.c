@@ -1,7 +1,10 @@
 #include "hisp/queue.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,41 @@ queue_id_new(char id_r[QUEUE_ID_LEN + 1])
 			*p = (char)(*p - 'a' + 'A');
 }
 
+/* Queue ids sort by time, like Postfix's long queue ids: 44 bits of
+ * milliseconds since 2020, then 20 bits of a counter that starts at a
+ * random value in each process. Rows keyed by them go to the end of their
+ * indexes (random keys would dirty a random page of each per message and
+ * commit). Two processes meet only in the same millisecond at the same
+ * counter value: queue_insert() then takes another. */
+#define QUEUE_ID_EPOCH_MS INT64_C(1577836800000)
+
+static atomic_uint_fast32_t queue_id_seq;
+static pthread_once_t queue_id_once = PTHREAD_ONCE_INIT;
+
+static void
+queue_id_seed(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		abort();
+	atomic_store(&queue_id_seq, r);
+}
+
+void
+queue_id_next(char id_r[QUEUE_ID_LEN + 1])
+{
+	struct timespec ts;
+	uint64_t ms, v;
+
+	pthread_once(&queue_id_once, queue_id_seed);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+	    QUEUE_ID_EPOCH_MS);
+	v = (ms << 20) | (atomic_fetch_add(&queue_id_seq, 1) & 0xfffffu);
+	str_fmt(id_r, QUEUE_ID_LEN + 1, "%016" PRIX64, v);
+}
+
 char *
 queue_message_id(const void *body, size_t len)
 {
@@ -113,22 +151,26 @@ queue_insert(struct store *s, const struct queue_envelope *env,
 {
 	int64_t now = (int64_t)time(NULL);
 	char *mid = NULL;
+	int rc, tries = 0;
 
-	queue_id_new(id_r);
 	if (env->message_id == NULL)
 		mid = queue_message_id(body, len);
-	if (store_run(s, e,
+again:
+	queue_id_next(id_r);
+	rc = store_run(s, e,
 	    "INSERT INTO queue_msg (id, direction, mail_from, message_id,"
 	    " size, body, auth_user, client, flags, received, expires)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	    "ssssIbssiII", id_r, queue_direction_name(env->direction),
 	    env->mail_from, env->message_id != NULL ? env->message_id : mid,
 	    (int64_t)len, body, len, env->auth_user, env->client,
-	    (int)env->flags, now, now + expires_s) != 0) {
-		free(mid);
-		return -1;
-	}
+	    (int)env->flags, now, now + expires_s);
+	if (rc != 0 && e->kind == ERR_PERM && strstr(e->msg, "queue_msg.id") !=
+	    NULL && ++tries < 4)
+		goto again; /* another process took this id */
 	free(mid);
+	if (rc != 0)
+		return -1;
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		const char *dom = strrchr(env->rcpts[i], '@');
 

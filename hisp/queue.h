@@ -58,8 +58,12 @@ void queue_submit(struct store_writer *w, const struct queue_envelope *env,
 int queue_insert(struct store *s, const struct queue_envelope *env,
     const void *body, size_t len, int64_t expires_s,
     char id_r[QUEUE_ID_LEN + 1], struct err *e);
-/* A fresh random queue id. */
+/* A fresh random id (64 bits, as 16 hex digits). */
 void queue_id_new(char id_r[QUEUE_ID_LEN + 1]);
+/* The next queue id: the same form, ordered by time (milliseconds, then a
+ * per-process counter from a random start), so that rows keyed by it
+ * append to their indexes. queue_insert() uses it. */
+void queue_id_next(char id_r[QUEUE_ID_LEN + 1]);
 /* The Message-ID header's value of an RFC 5322 message (angle brackets
  * kept), NULL when absent; the caller frees. */
 char *queue_message_id(const void *body, size_t len);

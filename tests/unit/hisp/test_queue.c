@@ -291,6 +291,41 @@ test_queue_message_id_is_read_from_the_header_only(void **state)
 	assert_null(id);
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Queue ids: 16 upper-case hex digits, unique, later ones (a millisecond
+ * on) sorting after earlier ones. */
+static void
+test_queue_ids_are_unique_and_ordered_by_time(void **state)
+{
+	enum { N = 20000 };
+	char (*ids)[QUEUE_ID_LEN + 1] = xcalloc(N, sizeof(*ids));
+	char later[QUEUE_ID_LEN + 1];
+	struct timespec ms = {0, 2000000};
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		queue_id_next(ids[i]);
+		assert_int_equal(strlen(ids[i]), QUEUE_ID_LEN);
+		assert_int_equal(strspn(ids[i], "0123456789ABCDEF"),
+		    QUEUE_ID_LEN);
+	}
+	nanosleep(&ms, NULL);
+	queue_id_next(later);
+	qsort(ids, N, sizeof(*ids), id_cmp);
+	for (size_t i = 1; i < N; i++)
+		if (strcmp(ids[i - 1], ids[i]) == 0)
+			fail_msg("id %s twice", ids[i]);
+	if (strcmp(later, ids[N - 1]) <= 0)
+		fail_msg("got %s after %s, want a larger id", later,
+		    ids[N - 1]);
+	free(ids);
+}
+
 int
 main(void)
 {
@@ -311,6 +346,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_queue_backoff_doubles_up_to_the_maximum),
 		cmocka_unit_test(test_queue_message_id_is_read_from_the_header_only),
+		cmocka_unit_test(test_queue_ids_are_unique_and_ordered_by_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
