@@ -24,6 +24,7 @@
 #include "core/str.h"
 #include "hisp/queue_config.h"
 #include "tests/lib/testlib.h"
+#include "tests/unit/adt/notify_fixture.h"
 
 #define TODAY 20261120
 #define NOW_MS INT64_C(1795650000000) /* 2026-11-20 */
@@ -38,10 +39,7 @@ static const char acrs_csv[] =
     "G1,MR,CLINIC,Doe,Jane,1980-01-01,F,12 Main Street,Lansing,MI,48906,"
     "517-555-0101,1333333338,Dr Jones,specialist,Heart,2026-06-15,standard\n";
 
-static const struct {
-	enum directory_table t;
-	const char *csv;
-} dir_csv[] = {
+static const struct notify_fixture_table dir_csv[] = {
 	{DIRECTORY_PROVIDERS, "npi,last_name,first_name,status\n"
 	    "1234567893,Smith,Jane,active\n1333333338,Jones,Robert,active\n"},
 	{DIRECTORY_ENDPOINTS, "owner_npi,kind,address,rank,active\n"
@@ -86,32 +84,10 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct acrs_import_file_opts o = {0};
-	struct acrs_import_result r;
-	struct directory_rows *rows = directory_rows_new();
-	struct directory_report *rep = directory_report_new();
-	char path[512];
-	struct err e;
 
 	f->dir = testlib_tmpdir();
-	str_fmt(f->path, sizeof(f->path), "%s/db", f->dir);
-	if (store_open(f->path, 0, &f->s, &e) != 0)
-		fail_msg("store_open: %s", e.msg);
-	str_fmt(path, sizeof(path), "%s/acrs.csv", f->dir);
-	testlib_write_file(path, acrs_csv, strlen(acrs_csv));
-	o.submitter = "CLINIC";
-	o.today = TODAY;
-	if (acrs_import_file(f->s, path, &o, &r, &e) != 0 || !r.committed ||
-	    r.file.bad != 0)
-		fail_msg("acrs import: %s", e.msg);
-	for (size_t i = 0; i < sizeof(dir_csv) / sizeof(dir_csv[0]); i++)
-		assert_int_equal(directory_import_csv(rows, dir_csv[i].t,
-		    dir_csv[i].csv, strlen(dir_csv[i].csv), "t", rep), 0);
-	if (directory_import_apply(f->s, rows, DIRECTORY_IMPORT_STRICT, rep,
-	    &e) != 0)
-		fail_msg("directory import: %s", e.msg);
-	directory_rows_free(&rows);
-	directory_report_free(&rep);
+	f->s = notify_fixture_open(f->dir, f->path, sizeof(f->path), acrs_csv,
+	    TODAY, dir_csv, sizeof(dir_csv) / sizeof(dir_csv[0]));
 	*state = f;
 	return 0;
 }
