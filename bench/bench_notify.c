@@ -58,6 +58,7 @@
 #include "core/xmalloc.h"
 #include "smime/agent.h"
 #include "smime/signer.h"
+#include "tests/unit/smime/smime_testcerts.h"
 
 #define TODAY 20261122
 #define NPROV 50
@@ -71,65 +72,7 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ---- Keys ---- */
-
-static void
-ext(X509 *x, X509 *issuer, int nid, const char *v)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ex;
-
-	X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
-	if ((ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, v)) == NULL ||
-	    X509_add_ext(x, ex, -1) != 1)
-		abort();
-	X509_EXTENSION_free(ex);
-}
-
-static X509 *
-mkcert(X509 *issuer, EVP_PKEY *ikey, EVP_PKEY *key, const char *cn,
-    const char *san)
-{
-	static long serial = 1;
-	X509 *x = X509_new();
-	X509_NAME *n;
-
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, key);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
-	if (san == NULL) {
-		ext(x, issuer, NID_basic_constraints, "critical,CA:TRUE");
-		ext(x, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
-	} else {
-		ext(x, issuer, NID_key_usage,
-		    "digitalSignature,keyEncipherment");
-		ext(x, issuer, NID_subject_alt_name, san);
-	}
-	if (X509_sign(x, ikey, EVP_sha256()) <= 0)
-		abort();
-	return x;
-}
-
-static void
-pem(EVP_PKEY *k, X509 *x, struct buf *out)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	BUF_MEM *bm;
-
-	if (k != NULL)
-		PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-	else
-		PEM_write_bio_X509(b, x);
-	BIO_get_mem_ptr(b, &bm);
-	buf_append(out, bm->data, bm->length);
-	BIO_free(b);
-}
+/* ---- Keys (tests/unit/smime/smime_testcerts.h) ---- */
 
 static struct signer *signer;
 static struct agent *agent;
@@ -140,11 +83,14 @@ static EVP_PKEY *raw_key;
 static void
 keys(void)
 {
-	EVP_PKEY *ca_key = EVP_RSA_gen(2048), *ak = EVP_RSA_gen(2048);
-	EVP_PKEY *bk = EVP_RSA_gen(2048);
-	X509 *ca = mkcert(NULL, ca_key, ca_key, "Bench CA", NULL);
-	X509 *ac = mkcert(ca, ca_key, ak, "a.test", "DNS:a.test");
-	X509 *bc = mkcert(ca, ca_key, bk, "b.test", "DNS:b.test");
+	EVP_PKEY *ca_key = tc_key_rsa(2048), *ak = tc_key_rsa(2048);
+	EVP_PKEY *bk = tc_key_rsa(2048);
+	X509 *ca = tc_cert(NULL, ca_key, ca_key, "Bench CA", NULL, true,
+	    -3600, 86400, NULL);
+	X509 *ac = tc_cert(ca, ca_key, ak, "a.test", "DNS:a.test", false,
+	    -3600, 86400, NULL);
+	X509 *bc = tc_cert(ca, ca_key, bk, "b.test", "DNS:b.test", false,
+	    -3600, 86400, NULL);
 	struct smime_settings set;
 	struct buf kp, cp;
 	unsigned char *d = NULL;
@@ -154,8 +100,8 @@ keys(void)
 	signer = signer_new();
 	buf_init(&kp, BUF_UNLIMITED);
 	buf_init(&cp, BUF_UNLIMITED);
-	pem(ak, NULL, &kp);
-	pem(NULL, ac, &cp);
+	tc_pem_key(ak, &kp);
+	tc_pem_cert(ac, &cp);
 	if (signer_add_key(signer, kp.data, kp.len, cp.data, cp.len,
 	    sender_id, &e) != 0) {
 		fprintf(stderr, "signer: %s\n", e.msg);
