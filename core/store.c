@@ -719,7 +719,7 @@ store_wal_checkpoint(struct store *s, struct err *e)
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
 	                                   SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
-	/* BUSY: someone else is checkpointing, which is as good. */
+	/* BUSY: someone else is checkpointing; nothing lost either way. */
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
 		return store_fail(s->db, rc, e, "checkpoint");
 	return 0;
@@ -913,13 +913,11 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 static void
 store_checkpoint(struct store *s, const char *who)
 {
-	int rc = sqlite3_wal_checkpoint_v2(
-	    s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	struct err e;
 
-	/* BUSY: the other one is checkpointing; nothing lost either way. */
-	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+	if (store_wal_checkpoint(s, &e) == -1)
 		log_warn("store", "event=checkpoint_failed by=%s reason=\"%s\"",
-		         who, sqlite3_errmsg(s->db));
+		         who, e.msg);
 }
 
 static void *
