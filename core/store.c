@@ -956,15 +956,10 @@ store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 		 * reach the end of the WAL: once the checkpointer's pass is
 		 * over, copy the rest, so that this transaction starts the WAL
 		 * over (unless a reader still needs old frames). */
-		/* Not while the checkpointer is at it: a large WAL (a bulk
-		 * load's, committed by another connection) takes seconds to
-		 * copy, and the writer does not wait for that; it tries again
-		 * before a later batch. */
-		if (pthread_mutex_trylock(&w->ckpt_run_mu) == 0) {
-			store_checkpoint(s, "writer");
-			pthread_mutex_unlock(&w->ckpt_run_mu);
-			w->wal_frames = 0;
-		}
+		pthread_mutex_lock(&w->ckpt_run_mu);
+		store_checkpoint(s, "writer");
+		pthread_mutex_unlock(&w->ckpt_run_mu);
+		w->wal_frames = 0;
 	}
 	if (store_begin(s, &e) == -1) {
 		failed = true;
