@@ -9,6 +9,7 @@
 #include "adt/intake.h"
 #include "adt/mllp.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -61,15 +62,6 @@ struct wreq {
 
 static void conn_process(struct conn *c);
 static void server_maybe_free(struct mllp_server *s);
-
-static int64_t
-now_epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 conn_maybe_free(struct conn *c)
@@ -254,7 +246,7 @@ conn_process(struct conn *c)
 		c->in_flight = true;
 		c->in_submit = true;
 		intake_submit(c->srv->intake, frame, n, "mllp", c->peer,
-		    now_epoch_ms(), intake_done, c);
+		    clock_wall_ms(), intake_done, c);
 		c->in_submit = false;
 	}
 	if (!c->closing)

@@ -15,6 +15,7 @@
 #include "adt/notify_fallback.h"
 #include "adt/notify_mllp_client.h"
 #include "adt/notify_plan.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -131,15 +132,6 @@ static store_done_fn notify_record_done;
 static store_write_fn notify_poison_job;
 static store_done_fn notify_poison_done;
 
-static int64_t
-notify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 notify_batch_free(struct notify_batch **bp)
 {
@@ -171,7 +163,7 @@ notify_work(void *arg)
 
 	b->status = 0;
 	b->full = false;
-	b->now = notify_now_ms();
+	b->now = clock_wall_ms();
 	if (n->rd == NULL &&
 	    store_open(n->path, STORE_READONLY, &n->rd, &b->err) != 0) {
 		b->status = -1;
@@ -252,7 +244,7 @@ notify_record_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify_batch *b = arg;
 	struct notify *n = b->n;
-	int64_t now = notify_now_ms();
+	int64_t now = clock_wall_ms();
 
 	memset(&b->stats, 0, sizeof(b->stats));
 	for (size_t i = b->recorded; i < b->recorded + b->chunk; i++)
@@ -369,7 +361,7 @@ static int
 notify_poison_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify *n = arg;
-	int64_t now = notify_now_ms();
+	int64_t now = clock_wall_ms();
 
 	if (notify_plan_audit(s, n->poison, now, "failed", NULL, NULL,
 	    "reason=record_failed", e) != 0)
@@ -606,7 +598,7 @@ notify_digest_work(void *arg)
 		n->dstatus = rc < 0 ? -1 : 0;
 		return;
 	}
-	if (notify_digest_gather(n->drd, from, notify_now_ms(), 64, &n->dset,
+	if (notify_digest_gather(n->drd, from, clock_wall_ms(), 64, &n->dset,
 	    &n->derr) != 0)
 		n->dstatus = -1;
 }
@@ -616,7 +608,7 @@ notify_digest_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify *n = arg;
 
-	return notify_digest_apply(s, n->dset, notify_now_ms(), n->expire_s,
+	return notify_digest_apply(s, n->dset, clock_wall_ms(), n->expire_s,
 	    e);
 }
 

@@ -15,6 +15,7 @@
 #include "adt/notify_plan_private.h"
 #include "adt/notify_policy.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -482,15 +483,6 @@ struct notify_fallback {
 
 static void fb_round(struct notify_fallback *f);
 
-static int64_t
-fb_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 fb_plans_free(struct notify_fallback *f)
 {
@@ -506,7 +498,7 @@ static void
 fb_work(void *arg)
 {
 	struct notify_fallback *f = arg;
-	int64_t ids[FB_BATCH_MAX], now = fb_now_ms();
+	int64_t ids[FB_BATCH_MAX], now = clock_wall_ms();
 	unsigned n = 0;
 	char from[256] = "";
 	int rc;
@@ -559,7 +551,7 @@ static int
 fb_record_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify_fallback *f = arg;
-	int64_t now = fb_now_ms();
+	int64_t now = clock_wall_ms();
 
 	memset(&f->stats, 0, sizeof(f->stats));
 	for (size_t i = 0; i < f->nplans; i++)

@@ -12,6 +12,7 @@
 #include "adt/notify_mllp.h"
 #include "adt/notify_plan.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -65,15 +66,6 @@ struct notify_mllp_client {
 static void mc_dest_next(struct mc_dest *d);
 static void mc_round(struct notify_mllp_client *c);
 
-static int64_t
-mc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 mc_dests_free(struct notify_mllp_client *c)
 {
@@ -111,7 +103,7 @@ mc_read(void *arg)
 		c->status = -1;
 		return;
 	}
-	store_bindv(st, "Ii", mc_now_ms(), MC_ROUND_MAX);
+	store_bindv(st, "Ii", clock_wall_ms(), MC_ROUND_MAX);
 	while ((rc = store_step(st, &c->err)) == 1) {
 		const char *rcpt = store_col_text(st, 2);
 		struct mc_dest *d = c->ndests > 0 ?
@@ -157,7 +149,7 @@ static int
 mc_record_job(struct store *s, void *arg, struct err *e)
 {
 	struct notify_mllp_client *c = arg;
-	int64_t now = mc_now_ms();
+	int64_t now = clock_wall_ms();
 
 	for (size_t i = 0; i < c->ndests; i++) {
 		struct mc_dest *d = &c->dests[i];

@@ -23,6 +23,7 @@
 #include "adt/intake.h"
 #include "adt/mllp.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
 #include "gateway/instance.h"
@@ -254,15 +255,6 @@ local_done(void *arg, const struct intake_result *r)
 	buf_append(&l->ack, r->ack, r->ack_len);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 send_one(struct sender *s, const char *file, size_t idx, const uint8_t *p,
     size_t n)
@@ -296,7 +288,7 @@ send_one(struct sender *s, const char *file, size_t idx, const uint8_t *p,
 
 		buf_init(&l.ack, BUF_UNLIMITED);
 		l.send = false;
-		intake_submit_wait(s->intake, p, n, "cli", "cli", now_ms(),
+		intake_submit_wait(s->intake, p, n, "cli", "cli", clock_wall_ms(),
 		    local_done, &l);
 		if (!l.send) {
 			memset(&a, 0, sizeof(a));

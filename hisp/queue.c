@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "certs/domain.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xmalloc.h"
@@ -95,13 +96,10 @@ queue_id_seed(void)
 void
 queue_id_next(char id_r[QUEUE_ID_LEN + 1])
 {
-	struct timespec ts;
 	uint64_t ms, v;
 
 	pthread_once(&queue_id_once, queue_id_seed);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (uint64_t)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-	    QUEUE_ID_EPOCH_MS);
+	ms = (uint64_t)(clock_wall_ms() - QUEUE_ID_EPOCH_MS);
 	v = (ms << 20) | (atomic_fetch_add(&queue_id_seq, 1) & 0xfffffu);
 	str_fmt(id_r, QUEUE_ID_LEN + 1, "%016" PRIX64, v);
 }
