@@ -197,21 +197,6 @@ fb_tried_free(char **v, size_t n)
 	free(v);
 }
 
-/* Appends word to a ',' list unless present. */
-static void
-fb_list_add(char *list, size_t size, const char *word)
-{
-	size_t n = strlen(list);
-
-	if (word[0] == '\0' || notify_policy_list_has(list, word))
-		return;
-	if (n + strlen(word) + 2 > size)
-		return;
-	if (n > 0)
-		list[n++] = ',';
-	str_lcpy(list + n, word, size - n);
-}
-
 static int
 fb_adt_row(void *arg, const struct intake_row *r)
 {
@@ -268,7 +253,7 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		o = notify_plan_group(p, 0, t, now_ms);
 		o->fallback_of = failed;
 		o->retracts = r->retracts;
-		fb_list_add(o->npis, sizeof(o->npis), npi);
+		notify_plan_list_add(o->npis, sizeof(o->npis), npi);
 		str_lcpy(o->patient_ids, r->patient_ids,
 		    sizeof(o->patient_ids));
 		fb_audit(p, "fallback", npi, t->address,

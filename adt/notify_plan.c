@@ -118,9 +118,8 @@ notify_out_add(struct notify_plan *p, enum notify_kind k, const char *rcpt)
 	return o;
 }
 
-/* Appends word to a ',' list unless present. */
-static void
-notify_list_add(char *list, size_t size, const char *word)
+void
+notify_plan_list_add(char *list, size_t size, const char *word)
 {
 	size_t n = strlen(list);
 
@@ -536,8 +535,8 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 			}
 		}
 		o = notify_group(p, first, &rt.targets[0], now_ms);
-		notify_list_add(o->npis, sizeof(o->npis), mb->npi);
-		notify_list_add(o->patient_ids, sizeof(o->patient_ids),
+		notify_plan_list_add(o->npis, sizeof(o->npis), mb->npi);
+		notify_plan_list_add(o->patient_ids, sizeof(o->patient_ids),
 		    mb->patient_id);
 		notify_audit(p, "routed", mb->npi, o->recipient,
 		    "kind=%s rel=%s endpoint=%lld%s", notify_kind_name(o->kind),

@@ -23,6 +23,10 @@ int notify_plan_compose(struct notify_plan *p, struct notify_out *o,
     const struct notify_settings *set, int retraction, int test,
     int64_t now_ms, struct err *e);
 
+/* Appends word to the ',' list (size bytes) unless it is empty, already
+ * there, or would not fit. */
+void notify_plan_list_add(char *list, size_t size, const char *word);
+
 /* Adds an audit record to p: step, the member's NPI and the recipient
  * (either may be NULL), and a detail formatted from fmt and ap (codes and
  * ids only, never PHI). */
