@@ -369,47 +369,6 @@ acrs_file_header(struct acrs_file *f, struct err *e)
 	return 0;
 }
 
-static bool
-acrs_file_utf8_ok(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i];
-		size_t len;
-		unsigned cp;
-
-		if (c < 0x80) {
-			if (c == 0)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, cp = c & 0x07;
-		else
-			return false;
-		if (i + len > n)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
-		    cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
-		    cp > 0x10ffff)))
-			return false;
-		i += len;
-	}
-	return true;
-}
-
 /* The value of a column, trimmed, as a NUL-terminated copy in buf; NULL
  * when the value is unusable (reported). An absent column reads "". */
 static const char *
@@ -444,7 +403,7 @@ acrs_file_get(struct acrs_file *f, int c, char *buf, size_t size)
 		}
 		ascii &= ch < 0x80;
 	}
-	if (!ascii && !acrs_file_utf8_ok(s, n)) {
+	if (!ascii && !str_utf8_valid(s, n)) {
 		acrs_file_issue(f, f->rec.row, acrs_file_cols[c].name,
 		    "encoding", "not valid UTF-8");
 		return NULL;

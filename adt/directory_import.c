@@ -233,46 +233,14 @@ imp_problem(struct imp *im, int col, const char *code, const char *fmt, ...)
 	im->row_bad = true;
 }
 
+/* Text without control characters, in well-formed UTF-8. */
 static bool
 imp_utf8_ok(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t len;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
-		}
-		if (i + len > n)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if (((unsigned char)s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3f);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += len;
-	}
-	return true;
+	return str_utf8_valid(s, n);
 }
 
 /* Column col of the current row as trimmed text into dst (size bytes):

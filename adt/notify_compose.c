@@ -274,35 +274,6 @@ notify_person(const struct hl7_msg *m, const char *seg_field, int xcn,
 	buf_release(&b);
 }
 
-static bool
-notify_utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 1;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 2;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 3;
-		else
-			return false;
-		for (size_t j = 1; j <= k; j++)
-			if (i + j >= n || (p[i + j] & 0xC0) != 0x80)
-				return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* Text that is not UTF-8 is taken as Windows-1252 (what many feeds send
  * whatever MSH-18 says) and transcoded for reading. */
 static void
@@ -316,7 +287,7 @@ notify_to_utf8(struct buf *out, size_t start)
 	};
 	struct buf t;
 
-	if (notify_utf8_valid(out->data + start, out->len - start))
+	if (str_utf8_valid(out->data + start, out->len - start))
 		return;
 	buf_init(&t, BUF_UNLIMITED);
 	for (size_t i = start; i < out->len; i++) {

@@ -250,3 +250,41 @@ str_hex(char *dst, const void *p, size_t n)
 	}
 	dst[2 * n] = '\0';
 }
+
+bool
+str_utf8_valid(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n;) {
+		unsigned c = b[i];
+		uint32_t cp;
+		size_t len;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, cp = c & 0x07;
+		else
+			return false;
+		if (len > n - i)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((b[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (b[i + k] & 0x3f);
+		}
+		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
+		    cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
+		    cp > 0x10ffff)))
+			return false;
+		i += len;
+	}
+	return true;
+}

@@ -38,6 +38,10 @@ char *str_lower(char *s);
 /* Case-insensitive ASCII comparison of two spans. */
 bool str_span_caseeq(const char *a, size_t an, const char *b);
 
+/* Whether the n bytes at p are well-formed UTF-8: no overlong forms, no
+ * surrogates, nothing past U+10FFFF (NUL and controls are allowed). */
+bool str_utf8_valid(const void *p, size_t n);
+
 /* Lower-case hex of n bytes into dst (2n+1 bytes). */
 void str_hex(char *dst, const void *p, size_t n);
 

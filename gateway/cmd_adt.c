@@ -481,31 +481,6 @@ out:
 /* Human-readable output only: the stored bytes stay as received. Text that
  * is not valid UTF-8 is taken as Windows-1252 (what many feeds really send,
  * whatever MSH-18 says) and transcoded; CR segment ends become LF. */
-static bool
-valid_utf8(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		k = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 :
-		    (c & 0xF8) == 0xF0 ? 3 : 0;
-		if (k == 0 || c == 0xC0 || c == 0xC1 || i + k >= n)
-			return false;
-		for (size_t j = 1; j <= k; j++)
-			if ((p[i + j] & 0xC0) != 0x80)
-				return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 static void
 put_utf8(uint32_t cp)
 {
@@ -531,7 +506,7 @@ print_readable(const uint8_t *p, size_t n)
 		0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
 		0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 	};
-	bool utf8 = valid_utf8(p, n);
+	bool utf8 = str_utf8_valid(p, n);
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];

@@ -114,6 +114,32 @@ test_str_helpers_trim_lower_and_compare(void **state)
 	assert_string_equal(hex, "01abff00");
 }
 
+static void
+test_str_utf8_valid_takes_well_formed_text_only(void **state)
+{
+	static const struct {
+		const char *in;
+		bool want;
+	} cases[] = {
+		{"plain ASCII", true}, {"", true}, {"caf\xc3\xa9", true},
+		{"\xe2\x82\xac", true}, {"\xf0\x9f\x98\x80", true},
+		{"\xc3", false},                 /* cut short */
+		{"\xc0\xaf", false},            /* overlong */
+		{"\xe0\x80\xaf", false},        /* overlong, 3 bytes */
+		{"\xed\xa0\x80", false},        /* surrogate */
+		{"\xf4\x90\x80\x80", false},    /* past U+10FFFF */
+		{"\xe9t\xe9", false},           /* Windows-1252 */
+		{"\x80", false},                 /* a lone continuation */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (str_utf8_valid(cases[i].in, strlen(cases[i].in)) !=
+		    cases[i].want)
+			fail_msg("case %zu: got %d, want %d", i,
+			    !cases[i].want, cases[i].want);
+}
+
 int
 main(void)
 {
@@ -123,6 +149,7 @@ main(void)
 		    test_str_to_i64_checks_the_whole_string_and_range),
 		cmocka_unit_test(test_str_parses_durations_sizes_and_booleans),
 		cmocka_unit_test(test_str_helpers_trim_lower_and_compare),
+		cmocka_unit_test(test_str_utf8_valid_takes_well_formed_text_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
