@@ -683,15 +683,20 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		const struct notify_out *o = &p->outs[i];
 		bool direct = o->kind == NOTIFY_KIND_DIRECT;
 		bool nosender = direct && p->from[0] == '\0';
-		char detail[256];
+		char detail[256], qid[QUEUE_ID_LEN + 1] = "";
 
+		/* The queue id is drawn first so that the row names it from
+		 * the start (one write to it, not an insert and an update). */
+		if (direct && !nosender)
+			queue_id_next(qid);
 		if (store_run(s, e, "INSERT OR IGNORE INTO notify_sent (adt,"
 		    " visit, event, recipient, kind, npis, patient_ids,"
-		    " message_id, state, retracts, created, updated, next_try,"
-		    " payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		    " ?)", "Isssssssss" "IIIb", p->adt, p->visit, p->event,
-		    o->recipient, notify_kind_name(o->kind), o->npis,
+		    " message_id, queue_id, state, retracts, created, updated,"
+		    " next_try, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+		    " ?, ?, ?, ?, ?)", "Issssssssss" "IIIb", p->adt, p->visit,
+		    p->event, o->recipient, notify_kind_name(o->kind), o->npis,
 		    o->patient_ids, direct ? o->message_id : NULL,
+		    qid[0] != '\0' ? qid : NULL,
 		    nosender ? "failed" : direct ? "queued" : "pending", NULL,
 		    now_ms, now_ms,
 		    o->next_try, direct ? NULL : (const void *)o->body.data,
@@ -730,13 +735,15 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 				.client = "notify",
 				.message_id = o->message_id,
 			};
-			char qid[QUEUE_ID_LEN + 1];
+			char drawn[QUEUE_ID_LEN + 1];
 
-			if (queue_insert(s, &env, o->body.data, o->body.len,
+			memcpy(drawn, qid, sizeof(drawn));
+			if (queue_insert_as(s, &env, o->body.data, o->body.len,
 			    expire_s, qid, e) != 0)
 				return -1;
-			if (store_run(s, e, "UPDATE notify_sent SET queue_id = ?"
-			    " WHERE id = ?", "sI", qid, row) != 0)
+			if (strcmp(qid, drawn) != 0 && store_run(s, e,
+			    "UPDATE notify_sent SET queue_id = ? WHERE id = ?",
+			    "sI", qid, row) != 0)
 				return -1;
 			str_fmt(detail, sizeof(detail), "kind=direct "
 			    "notification=%lld queue_id=%s size=%zu", (long long)row,

@@ -142,9 +142,9 @@ queue_backoff_s(int attempts, int64_t min_s, int64_t max_s)
 	return d;
 }
 
-int
-queue_insert(struct store *s, const struct queue_envelope *env,
-    const void *body, size_t len, int64_t expires_s,
+static int
+queue_insert_with(struct store *s, const struct queue_envelope *env,
+    const void *body, size_t len, int64_t expires_s, bool drawn,
     char id_r[QUEUE_ID_LEN + 1], struct err *e)
 {
 	int64_t now = (int64_t)time(NULL);
@@ -153,8 +153,9 @@ queue_insert(struct store *s, const struct queue_envelope *env,
 
 	if (env->message_id == NULL)
 		mid = queue_message_id(body, len);
+	if (!drawn)
+		queue_id_next(id_r);
 again:
-	queue_id_next(id_r);
 	rc = store_run(s, e,
 	    "INSERT INTO queue_msg (id, direction, mail_from, message_id,"
 	    " size, body, auth_user, client, flags, received, expires)"
@@ -164,8 +165,10 @@ again:
 	    (int64_t)len, body, len, env->auth_user, env->client,
 	    (int)env->flags, now, now + expires_s);
 	if (rc != 0 && e->kind == ERR_PERM && strstr(e->msg, "queue_msg.id") !=
-	    NULL && ++tries < 4)
-		goto again; /* another process took this id */
+	    NULL && ++tries < 4) {
+		queue_id_next(id_r); /* another process took this id */
+		goto again;
+	}
 	free(mid);
 	if (rc != 0)
 		return -1;
@@ -180,6 +183,22 @@ again:
 			return -1;
 	}
 	return 0;
+}
+
+int
+queue_insert(struct store *s, const struct queue_envelope *env,
+    const void *body, size_t len, int64_t expires_s,
+    char id_r[QUEUE_ID_LEN + 1], struct err *e)
+{
+	return queue_insert_with(s, env, body, len, expires_s, false, id_r, e);
+}
+
+int
+queue_insert_as(struct store *s, const struct queue_envelope *env,
+    const void *body, size_t len, int64_t expires_s,
+    char id_io[QUEUE_ID_LEN + 1], struct err *e)
+{
+	return queue_insert_with(s, env, body, len, expires_s, true, id_io, e);
 }
 
 /* A submission: a copy of everything, for the writer thread. */

@@ -58,6 +58,12 @@ void queue_submit(struct store_writer *w, const struct queue_envelope *env,
 int queue_insert(struct store *s, const struct queue_envelope *env,
     const void *body, size_t len, int64_t expires_s,
     char id_r[QUEUE_ID_LEN + 1], struct err *e);
+/* The same under an id the caller drew with queue_id_next(), so that rows
+ * naming it can be written first; if another process took that id
+ * meanwhile, another is drawn into id_io. */
+int queue_insert_as(struct store *s, const struct queue_envelope *env,
+    const void *body, size_t len, int64_t expires_s,
+    char id_io[QUEUE_ID_LEN + 1], struct err *e);
 /* A fresh random id (64 bits, as 16 hex digits). */
 void queue_id_new(char id_r[QUEUE_ID_LEN + 1]);
 /* The next queue id: the same form, ordered by time (milliseconds, then a
