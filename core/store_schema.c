@@ -389,12 +389,21 @@ const struct store_migration store_migrations[] = {
 	    " WHERE message_id = NEW.message_id"
 	    " AND recipient = NEW.rcpt COLLATE NOCASE"
 	    " AND kind = 'direct' AND state = 'queued'; END;"},
-	/* The notification runner looks only for ADTs still to plan: the
-	 * index holds those alone, so it stays small and a processed ADT
-	 * leaves it rather than moving within it. */
-	{12, "adt: index of the ADTs still to plan",
+	/* The work lists are read only for what is still to do: the ADTs
+	 * still to plan, the recipients still to deliver, the MLLP and
+	 * digest notifications still pending. Their indexes hold those
+	 * alone, so they stay small, a row that is done leaves its index
+	 * rather than moving within it, and a Direct notification (queued
+	 * at once) never enters one. */
+	{12, "adt, queue: work-list indexes hold only pending rows",
 	    "DROP INDEX adt_event_state;"
 	    "CREATE INDEX adt_event_received ON adt_event (id)"
-	    " WHERE state = 'received';"},
+	    " WHERE state = 'received';"
+	    "DROP INDEX queue_rcpt_due;"
+	    "CREATE INDEX queue_rcpt_pending ON queue_rcpt (next_try)"
+	    " WHERE state = 'pending';"
+	    "DROP INDEX notify_sent_due;"
+	    "CREATE INDEX notify_sent_pending ON notify_sent (kind, next_try)"
+	    " WHERE state = 'pending';"},
 	{0, NULL, NULL},
 };
