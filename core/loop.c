@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,8 +270,14 @@ loop_drain(struct loop *l)
 static void
 loop_work_cb(uv_work_t *req)
 {
+	static _Thread_local bool named;
 	struct loop_work_req *w = req->data;
 
+	if (!named) {
+		/* libuv's pool threads, named for top -H, perf and gdb. */
+		(void)pthread_setname_np(pthread_self(), "dg-pool");
+		named = true;
+	}
 	w->work(w->arg);
 }
 

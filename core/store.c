@@ -925,6 +925,8 @@ store_ckpt_main(void *arg)
 {
 	struct store_writer *w = arg;
 
+	(void)pthread_setname_np(pthread_self(), "dg-checkpoint");
+
 	for (;;) {
 		pthread_mutex_lock(&w->ckpt_mu);
 		while (!w->ckpt_wanted && !w->ckpt_stop)
@@ -1063,6 +1065,9 @@ static void *
 store_writer_main(void *arg)
 {
 	struct store_writer *w = arg;
+
+	/* Named for top -H, perf and gdb (15 characters at most). */
+	(void)pthread_setname_np(pthread_self(), "dg-writer");
 
 	for (;;) {
 		struct store_job *batch, *last;
