@@ -405,5 +405,30 @@ const struct store_migration store_migrations[] = {
 	    "DROP INDEX notify_sent_due;"
 	    "CREATE INDEX notify_sent_pending ON notify_sent (kind, next_try)"
 	    " WHERE state = 'pending';"},
+	/* A daily digest that fails for good (the queue gives up, a failed
+	 * MDN, no MDN in time) fails each of its entries, which then fall
+	 * back one by one as a Direct notification would: migration 11's
+	 * triggers, for kind 'digest' too. */
+	{13, "adt: digest entries fall back",
+	    "DROP TRIGGER notify_fallback_queue;"
+	    "DROP TRIGGER notify_fallback_track;"
+	    "CREATE TRIGGER notify_fallback_queue AFTER UPDATE OF state ON"
+	    " queue_rcpt WHEN NEW.state = 'failed' AND OLD.state <> 'failed'"
+	    " BEGIN UPDATE notify_sent SET state = 'failed', fallback = 'due',"
+	    " updated = CAST((julianday('now') - 2440587.5) * 86400000 AS"
+	    " INTEGER), reason = 'queue_failed status=' ||"
+	    " coalesce(NEW.status, '-')"
+	    " WHERE queue_id = NEW.msg AND recipient = NEW.rcpt COLLATE NOCASE"
+	    " AND kind IN ('direct', 'digest') AND state = 'queued'; END;"
+	    "CREATE TRIGGER notify_fallback_track AFTER UPDATE OF state ON"
+	    " track WHEN NEW.state IN ('failed', 'timed_out')"
+	    " AND OLD.state NOT IN ('failed', 'timed_out')"
+	    " BEGIN UPDATE notify_sent SET state = 'failed', fallback = 'due',"
+	    " updated = CAST((julianday('now') - 2440587.5) * 86400000 AS"
+	    " INTEGER), reason = CASE NEW.state WHEN 'failed' THEN"
+	    " 'mdn_failed' ELSE 'mdn_timeout' END"
+	    " WHERE message_id = NEW.message_id"
+	    " AND recipient = NEW.rcpt COLLATE NOCASE"
+	    " AND kind IN ('direct', 'digest') AND state = 'queued'; END;"},
 	{0, NULL, NULL},
 };

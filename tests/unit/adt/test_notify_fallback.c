@@ -16,6 +16,7 @@
 #include "adt/acrs_match.h"
 #include "adt/directory_import.h"
 #include "adt/notify_config.h"
+#include "adt/notify_digest.h"
 #include "adt/notify_fallback.h"
 #include "adt/notify_plan.h"
 #include "core/store.h"
@@ -406,6 +407,82 @@ test_notify_fallback_without_further_target_is_exhausted(void **state)
 	    " instr(upper(coalesce(detail, '')), ?) > 0", "DOE"), 0);
 }
 
+/* The PCP asks for a daily digest at 07:00 at both its addresses. */
+static const struct notify_fixture_table dir_digest_csv[] = {
+	{DIRECTORY_PROVIDERS, "npi,last_name,first_name,status\n"
+	    PCP ",Smith,Jane,active\n"},
+	{DIRECTORY_ENDPOINTS, "owner_npi,kind,address,rank,active\n"
+	    PCP ",direct,dr.gone@b.example,1,yes\n"
+	    PCP ",direct,dr.smith@b.example,2,yes\n"},
+	{DIRECTORY_PREFERENCES, "owner_npi,events,classes,format,timing\n"
+	    PCP ",*,*,hl7+text,07:00\n"},
+};
+
+static int
+setup_digest(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[512];
+
+	f->dir = testlib_tmpdir();
+	f->s = notify_fixture_open(f->dir, path, sizeof(path), acrs_csv,
+	    TODAY, dir_digest_csv,
+	    sizeof(dir_digest_csv) / sizeof(dir_digest_csv[0]));
+	notify_config_defaults(&f->set);
+	f->mt = acrs_matcher_new(f->s, &f->set.acrs);
+	*state = f;
+	return 0;
+}
+
+/* A digest the queue gives up on fails each of its entries, and each
+ * falls back to the next address (still as a digest entry) once. */
+static void
+test_notify_fallback_failed_digest_falls_back_per_entry(void **state)
+{
+	struct fx *f = *state;
+	struct notify_digest_set *set = NULL;
+	struct notify_apply_stats st;
+	struct err e;
+
+	add_adt(f, "D1", "A01", "V700");
+	plan_pending(f);
+	add_adt(f, "D2", "A01", "V701");
+	plan_pending(f);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " recipient = ? AND kind = 'digest' AND state = 'pending'",
+	    "dr.gone@b.example"), 2);
+	/* Two days on, the digest is due: one message for both. */
+	if (notify_digest_gather(f->s, "notify@a.example", NOW_MS +
+	    2 * 86400000LL, 100, &set, &e) != 0)
+		fail_msg("gather: %s", e.msg);
+	assert_int_equal(set->n, 1);
+	exec(f, "BEGIN", NULL);
+	if (notify_digest_apply(f->s, set, NOW_MS + 2 * 86400000LL, 86400,
+	    &e) != 0)
+		fail_msg("apply: %s", e.msg);
+	exec(f, "COMMIT", NULL);
+	notify_digest_set_free(&set);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " recipient = ? AND state = 'queued'", "dr.gone@b.example"), 2);
+	assert_int_equal(fallback(f, &st), 0);
+
+	queue_fails(f, "dr.gone@b.example");
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " recipient = ? AND state = 'failed' AND fallback = 'due'",
+	    "dr.gone@b.example"), 2);
+	assert_int_equal(fallback(f, &st), 2);
+	if (st.digest != 2)
+		fail_msg("got %u digest entries, want 2", st.digest);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent n JOIN"
+	    " notify_sent o ON o.id = n.fallback_of WHERE n.recipient = ? AND"
+	    " n.kind = 'digest' AND n.state = 'pending' AND"
+	    " o.visit = n.visit", "dr.smith@b.example"), 2);
+	/* Never twice. */
+	assert_int_equal(fallback(f, &st), 0);
+	assert_int_equal(q(f, "SELECT count(*) FROM notify_sent WHERE"
+	    " recipient = ?", "dr.smith@b.example"), 2);
+}
+
 static void
 test_notify_fallback_plan_applied_twice_sends_once(void **state)
 {
@@ -521,6 +598,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_notify_fallback_retraction_reaches_rank_two_once,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_notify_fallback_failed_digest_falls_back_per_entry,
+		    setup_digest, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
