@@ -169,6 +169,17 @@ mllp_framer_partial(const struct mllp_framer *f)
 	return f->st == ST_INSIDE || f->st == ST_DISCARD;
 }
 
+const uint8_t *
+mllp_framer_discarding(const struct mllp_framer *f, size_t *n_r)
+{
+	if (f->st != ST_DISCARD) {
+		*n_r = 0;
+		return NULL;
+	}
+	*n_r = f->cur.len;
+	return f->cur.data;
+}
+
 void
 mllp_framer_set_discard(struct mllp_framer *f, bool on)
 {

@@ -53,6 +53,12 @@ void mllp_framer_set_discard(struct mllp_framer *f, bool on);
  * then mllp_framer_frame gives its first max_frame bytes. *size_r (may be
  * NULL) is the frame's full content size (0 when no frame is complete). */
 bool mllp_framer_oversized(const struct mllp_framer *f, uint64_t *size_r);
+/* While an oversized frame is being discarded, its kept head (the first
+ * max_frame bytes), borrowed until the next feed, with its length in *n_r;
+ * otherwise NULL. Lets the caller give up early on a head it cannot
+ * answer. */
+const uint8_t *mllp_framer_discarding(const struct mllp_framer *f,
+    size_t *n_r);
 /* Bytes ignored outside frames, and frames dropped by a restart. */
 uint64_t mllp_framer_ignored(const struct mllp_framer *f);
 uint64_t mllp_framer_restarts(const struct mllp_framer *f);
