@@ -208,6 +208,7 @@ intake_done(void *arg, const struct intake_result *r)
 	buf_release(&out);
 	if (c->closing)
 		return;
+	uv_timer_again(&c->timer); /* idle counts from the answer */
 	if (c->shutting) {
 		conn_close_when_idle(c, c->srv->stopping ? "stopping" : "eof");
 		return;
