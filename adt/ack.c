@@ -207,6 +207,55 @@ ack_build(const struct hl7_msg *orig, enum ack_code code,
 	return 0;
 }
 
+int
+ack_build_too_large(const void *head, size_t n, uint64_t size,
+    size_t max, enum ack_mode mode, const struct ack_opts *o,
+    struct buf *out, struct err *e)
+{
+	const uint8_t *p = head;
+	struct hl7_msg *m = NULL;
+	struct hl7_header h;
+	struct hl7_problem pr;
+	enum ack_code code;
+	size_t i = 0, end;
+	int rc;
+
+	/* The MSH segment alone: the rest of the head may end mid-segment. */
+	while (i < n && (p[i] == '\r' || p[i] == '\n'))
+		i++;
+	for (end = i; end < n && p[end] != '\r' && p[end] != '\n'; end++)
+		;
+	if (end == n)
+		return err_set(e, ERR_PERM, "no complete MSH segment within "
+		    "the first %zu bytes", n);
+	if (hl7_parse(p + i, end - i, &m, e) != 0)
+		return -1;
+	if (strcmp(hl7_msg_seg_name(m, 0), "MSH") != 0) {
+		hl7_msg_free(&m);
+		return err_set(e, ERR_PERM, "the frame does not begin with MSH");
+	}
+	hl7_validate_header(m, &h);
+	if (strcmp(h.type, "ACK") == 0 ||
+	    !ack_decide(mode, &h, ACK_AR, &code)) {
+		hl7_msg_free(&m); /* never acknowledge an ACK; or MSH-15 */
+		return 0;
+	}
+	memset(&pr, 0, sizeof(pr));
+	/* Table 0357 has no code for a message over the receiver's size
+	 * limit. 102 (data type error) is the closest of the codes listed in
+	 * the spec digest: a length over the allowed maximum is a data type
+	 * (length) violation, here of the message as a whole, so ERR-2 is
+	 * empty. 207 (application internal error) would wrongly blame the
+	 * receiver; 100 is about segment order. */
+	pr.code = HL7_DATA_TYPE;
+	pr.severity = 'E';
+	str_fmt(pr.text, sizeof(pr.text), "message too large: %llu bytes, "
+	    "the limit is %zu", (unsigned long long)size, max);
+	rc = ack_build(m, code, &pr, 1, o, out, e);
+	hl7_msg_free(&m);
+	return rc == 0 ? 1 : -1;
+}
+
 static void
 copy_text(const struct hl7_msg *m, size_t seg, unsigned f, unsigned comp,
     char *dst, size_t size, bool unescape)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "adt/hl7.h"
 #include "adt/hl7_validate.h"
@@ -60,6 +61,18 @@ struct ack_opts {
  * limit is reached. */
 int ack_build(const struct hl7_msg *orig, enum ack_code code,
     const struct hl7_problem *probs, size_t nprobs, const struct ack_opts *o,
+    struct buf *out, struct err *e);
+
+/* The answer to a message over the receiver's size limit (size bytes,
+ * limit max) that was cut to its first n bytes (head): an ACK built from
+ * the head's MSH segment with MSA-1 AR (CR in enhanced mode, per
+ * ack_decide) and one ERR: ERR-3 102 (see ack.c for why), severity E,
+ * ERR-8 "message too large". Returns 1 with the ACK appended to out, 0
+ * when no acknowledgement is to be sent (MSH-15 NE or SU, or the message is
+ * itself an ACK; out unchanged), -1 (ERR_PERM; out unchanged) when the
+ * head holds no complete, readable MSH segment. */
+int ack_build_too_large(const void *head, size_t n, uint64_t size,
+    size_t max, enum ack_mode mode, const struct ack_opts *o,
     struct buf *out, struct err *e);
 
 /* What a sender reads from an ACK. */

@@ -10,11 +10,18 @@ const struct config_def adt_config_defs[] = {
 	{"mllp", "listen", CONFIG_STR, "", 0, 0,
 	    "MLLP listener HOST:PORT, e.g. 127.0.0.1:2575; empty disables"},
 	{"mllp", "max_frame", CONFIG_SIZE, "1M", 1024, 64 << 20,
-	    "largest MLLP frame; a larger one closes the connection"},
+	    "largest MLLP frame; a larger one is discarded and answered AR"},
 	{"mllp", "idle_timeout", CONFIG_DURATION, "5m", 100, 86400000,
-	    "close a connection idle this long"},
+	    "close a connection idle this long between frames, or whose "
+	    "ACKs are not read for this long"},
+	{"mllp", "frame_timeout", CONFIG_DURATION, "60s", 100, 86400000,
+	    "close a connection whose started frame is not complete in "
+	    "this time"},
 	{"mllp", "max_connections", CONFIG_INT, "256", 1, 100000,
 	    "concurrent MLLP connections; more are refused"},
+	{"mllp", "max_connections_per_ip", CONFIG_INT, "32", 0, 100000,
+	    "concurrent MLLP connections from one IP address; more are "
+	    "refused; 0: no limit"},
 	{"mllp", "ack_mode", CONFIG_STR, "auto", 0, 0,
 	    "auto (enhanced when MSH-15/16 are valued), original or enhanced"},
 	{"mllp", "commit_ack", CONFIG_BOOL, "no", 0, 0,

@@ -202,6 +202,43 @@ job_write(struct store *s, void *arg, struct err *e)
 	return 0;
 }
 
+/* The ERR of a message that cannot be parsed, by cause (the reasons of
+ * adt/hl7.c and adt/hl7_reader.c), with table 0357 codes from the spec
+ * digest: unusable delimiters in MSH-1/MSH-2 are 102 (data type error) at
+ * that field; a message, line or count over a limit is 102 too (a length
+ * over the allowed maximum, of the message as a whole: no location; the
+ * table has no size code, and 207 would blame the receiver); anything
+ * else (no MSH first, a segment before MSH, an empty segment) is 100
+ * (segment sequence error). */
+static void
+parse_problem(const char *why, struct hl7_problem *pr)
+{
+	static const char *const size_words[] = {"larger than", "too large",
+	    "more than", "too long", NULL};
+
+	pr->code = HL7_SEGMENT_SEQUENCE;
+	if (strstr(why, "MSH-1") != NULL &&
+	    strstr(why, "MSH-2") == NULL) {
+		pr->code = HL7_DATA_TYPE;
+		str_lcpy(pr->seg, "MSH", sizeof(pr->seg));
+		pr->seq = 1;
+		pr->field = 1;
+		return;
+	}
+	if (strstr(why, "MSH-2") != NULL) {
+		pr->code = HL7_DATA_TYPE;
+		str_lcpy(pr->seg, "MSH", sizeof(pr->seg));
+		pr->seq = 1;
+		pr->field = 2;
+		return;
+	}
+	for (size_t i = 0; size_words[i] != NULL; i++)
+		if (strstr(why, size_words[i]) != NULL) {
+			pr->code = HL7_DATA_TYPE;
+			return;
+		}
+}
+
 /* Builds one message's ACK into out; returns the outcome. */
 static enum ack_code
 item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
@@ -225,7 +262,7 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 		nprobs = 1;
 	} else if (it->m == NULL) {
 		outcome = ACK_AE;
-		extra.code = HL7_SEGMENT_SEQUENCE;
+		parse_problem(it->parse_error, &extra);
 		extra.severity = 'E';
 		str_fmt(extra.text, sizeof(extra.text),
 		    "message cannot be parsed: %s", it->parse_error);

@@ -8,6 +8,7 @@
 enum state {
 	ST_OUTSIDE,  /* waiting for 0x0B */
 	ST_INSIDE,   /* collecting until 0x1C */
+	ST_DISCARD,  /* over max_frame (discard mode): dropping until 0x1C */
 	ST_FAILED,
 };
 
@@ -18,6 +19,10 @@ struct mllp_framer {
 	struct buf done;   /* the last complete frame */
 	bool have_done;
 	bool skip_cr;      /* just ended a frame: one 0x0D is part of it */
+	bool discard;      /* oversized frames are cut, not fatal */
+	bool done_over;    /* the last complete frame was cut */
+	uint64_t size;     /* content bytes of the current frame so far */
+	uint64_t done_size; /* content bytes of the last complete frame */
 	uint64_t ignored;
 	uint64_t restarts;
 };
@@ -59,6 +64,8 @@ mllp_framer_feed(struct mllp_framer *f, const void *vp, size_t n,
 	if (f->have_done) {
 		buf_reset(&f->done);
 		f->have_done = false;
+		f->done_over = false;
+		f->done_size = 0;
 	}
 	while (i < n) {
 		if (f->st == ST_OUTSIDE) {
@@ -80,10 +87,12 @@ mllp_framer_feed(struct mllp_framer *f, const void *vp, size_t n,
 			f->ignored += (size_t)(sb - (p + i));
 			i = (size_t)(sb - p) + 1;
 			f->st = ST_INSIDE;
+			f->size = 0;
 			buf_reset(&f->cur);
 			continue;
 		}
-		/* ST_INSIDE: copy up to the next 0x1C or 0x0B. */
+		/* ST_INSIDE, ST_DISCARD: copy (or drop) up to the next 0x1C or
+		 * 0x0B. */
 		{
 			const uint8_t *s = p + i;
 			size_t len = 0, rest = n - i;
@@ -97,19 +106,30 @@ mllp_framer_feed(struct mllp_framer *f, const void *vp, size_t n,
 				if (sb != NULL)
 					len = (size_t)(sb - s);
 			}
-			if (buf_append(&f->cur, s, len) != 0) {
-				f->st = ST_FAILED;
-				buf_reset(&f->cur);
-				*used_r = i + len;
-				return err_set(e, ERR_PROTO,
-				    "MLLP frame larger than %zu bytes",
-				    f->max_frame);
+			f->size += len;
+			if (f->st == ST_INSIDE &&
+			    buf_append(&f->cur, s, len) != 0) {
+				if (!f->discard) {
+					f->st = ST_FAILED;
+					buf_reset(&f->cur);
+					*used_r = i + len;
+					return err_set(e, ERR_PROTO,
+					    "MLLP frame larger than %zu bytes",
+					    f->max_frame);
+				}
+				/* Keep the head (its MSH answers the frame),
+				 * drop the rest up to the end block. */
+				(void)buf_append(&f->cur, s,
+				    f->max_frame - f->cur.len);
+				f->st = ST_DISCARD;
 			}
 			i += len;
 			if (i == n)
 				break;
 			if (p[i] == MLLP_SB) {
 				f->restarts++;
+				f->st = ST_INSIDE;
+				f->size = 0;
 				buf_reset(&f->cur);
 				i++;
 				continue;
@@ -124,6 +144,8 @@ mllp_framer_feed(struct mllp_framer *f, const void *vp, size_t n,
 				buf_reset(&f->cur);
 			}
 			f->have_done = true;
+			f->done_over = f->st == ST_DISCARD;
+			f->done_size = f->size;
 			f->skip_cr = true;
 			f->st = ST_OUTSIDE;
 			*used_r = i;
@@ -144,7 +166,32 @@ mllp_framer_frame(const struct mllp_framer *f, size_t *n_r)
 bool
 mllp_framer_partial(const struct mllp_framer *f)
 {
-	return f->st == ST_INSIDE;
+	return f->st == ST_INSIDE || f->st == ST_DISCARD;
+}
+
+const uint8_t *
+mllp_framer_discarding(const struct mllp_framer *f, size_t *n_r)
+{
+	if (f->st != ST_DISCARD) {
+		*n_r = 0;
+		return NULL;
+	}
+	*n_r = f->cur.len;
+	return f->cur.data;
+}
+
+void
+mllp_framer_set_discard(struct mllp_framer *f, bool on)
+{
+	f->discard = on;
+}
+
+bool
+mllp_framer_oversized(const struct mllp_framer *f, uint64_t *size_r)
+{
+	if (size_r != NULL)
+		*size_r = f->have_done ? f->done_size : 0;
+	return f->have_done && f->done_over;
 }
 
 uint64_t

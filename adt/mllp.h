@@ -3,7 +3,10 @@
  * Release 1: 0x0B <message> 0x1C 0x0D. Bytes before a start block are
  * ignored (counted); the 0x0D after the end block is optional on input. A
  * frame whose content would exceed max_frame is an error (the caller closes
- * the connection and logs). A start block inside a frame restarts the
+ * the connection and logs), unless discard mode is on: then the frame's
+ * first max_frame bytes are kept, the rest up to its end block is dropped
+ * without buffering, and the frame completes marked oversized (the caller
+ * answers it and goes on with the next frame). A start block inside a frame restarts the
  * frame (the partial one is dropped and counted).
  *
  * Release 2 commit acknowledgements, 0x0B 0x06 0x1C 0x0D (ACK) and
@@ -40,8 +43,22 @@ int mllp_framer_feed(struct mllp_framer *f, const void *p, size_t n,
 /* The last complete frame's content (without the block characters).
  * Borrowed until the next feed. */
 const uint8_t *mllp_framer_frame(const struct mllp_framer *f, size_t *n_r);
-/* Whether a frame has begun and not ended (bytes would be lost at EOF). */
+/* Whether a frame has begun and not ended (bytes would be lost at EOF);
+ * also true while an oversized frame is being discarded. */
 bool mllp_framer_partial(const struct mllp_framer *f);
+/* Discard mode (off by default): see the top of this file. With it on,
+ * feed never fails for size. */
+void mllp_framer_set_discard(struct mllp_framer *f, bool on);
+/* Whether the last complete frame was over max_frame (discard mode only);
+ * then mllp_framer_frame gives its first max_frame bytes. *size_r (may be
+ * NULL) is the frame's full content size (0 when no frame is complete). */
+bool mllp_framer_oversized(const struct mllp_framer *f, uint64_t *size_r);
+/* While an oversized frame is being discarded, its kept head (the first
+ * max_frame bytes), borrowed until the next feed, with its length in *n_r;
+ * otherwise NULL. Lets the caller give up early on a head it cannot
+ * answer. */
+const uint8_t *mllp_framer_discarding(const struct mllp_framer *f,
+    size_t *n_r);
 /* Bytes ignored outside frames, and frames dropped by a restart. */
 uint64_t mllp_framer_ignored(const struct mllp_framer *f);
 uint64_t mllp_framer_restarts(const struct mllp_framer *f);

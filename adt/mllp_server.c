@@ -15,6 +15,9 @@
 #include "core/xmalloc.h"
 
 #define READ_CHUNK 65536
+/* Reading pauses while more ACK writes than this are queued (a peer that
+ * does not read its ACKs). */
+#define MAX_PENDING_WRITES 8
 
 struct conn;
 
@@ -26,21 +29,26 @@ struct mllp_server {
 	struct intake *intake;
 	struct mllp_server_opts o;
 	char *host;
+	char *ack_app;
+	char *ack_facility;
 	int port;
 	struct conn *conns;
 	unsigned nconns;
 	uint64_t next_id;
+	unsigned ack_seq;   /* control IDs of ACKs built here */
 };
 
 struct conn {
 	uv_tcp_t tcp;
-	uv_timer_t timer;
+	uv_timer_t timer;   /* idle (between frames), stalled writes */
+	uv_timer_t ftimer;  /* frame_timeout: a started frame must complete */
 	struct mllp_server *srv;
 	struct conn *next;
 	struct conn *prev;
 	struct mllp_framer *fr;
 	struct buf pending;
 	char peer[64];
+	char ip[48];        /* peer without the port: per-IP limit */
 	char idstr[24];
 	uint64_t id;
 	int handles;        /* open libuv handles */
@@ -49,7 +57,11 @@ struct conn {
 	bool reading;
 	bool closing;
 	bool shutting;      /* EOF or stop: close once writes are done */
+	bool quiet;         /* refused: no close line */
+	bool frame_timing;  /* ftimer runs */
+	bool head_checked;  /* the discarded frame's head can be answered */
 	unsigned writes;    /* queued writes */
+	uint64_t wprogress; /* loop ms: last write done, or the first queued */
 	uint64_t messages;
 	char rbuf[READ_CHUNK];
 };
@@ -98,14 +110,17 @@ conn_close(struct conn *c, const char *why)
 	if (c->closing)
 		return;
 	c->closing = true;
-	log_info(c->idstr, "event=mllp_close peer=%s reason=%s messages=%llu "
-	    "ignored_bytes=%llu", c->peer, why,
-	    (unsigned long long)c->messages,
-	    (unsigned long long)mllp_framer_ignored(c->fr));
+	if (!c->quiet)
+		log_info(c->idstr, "event=mllp_close peer=%s reason=%s "
+		    "messages=%llu ignored_bytes=%llu", c->peer, why,
+		    (unsigned long long)c->messages,
+		    (unsigned long long)mllp_framer_ignored(c->fr));
 	/* At a forced shutdown the loop may have closed them already (then
 	 * the connection leaks rather than touching a closed handle). */
 	if (!uv_is_closing((uv_handle_t *)&c->timer))
 		uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->ftimer))
+		uv_close((uv_handle_t *)&c->ftimer, conn_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&c->tcp))
 		uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
@@ -136,8 +151,13 @@ write_cb(uv_write_t *req, int status)
 		conn_maybe_free(c);
 		return;
 	}
-	if (c->shutting)
+	c->wprogress = loop_now_ms(c->srv->loop);
+	if (c->shutting) {
 		conn_close_when_idle(c, c->srv->stopping ? "stopping" : "eof");
+		return;
+	}
+	if (!c->in_flight && !c->reading && c->writes < MAX_PENDING_WRITES)
+		conn_process(c); /* the peer reads again: resume */
 }
 
 static void
@@ -151,6 +171,8 @@ conn_write(struct conn *c, struct buf *data)
 	w->data = *data;
 	memset(data, 0, sizeof(*data));
 	b = uv_buf_init((char *)w->data.data, (unsigned)w->data.len);
+	if (c->writes == 0)
+		c->wprogress = loop_now_ms(c->srv->loop);
 	c->writes++;
 	rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_cb);
 	if (rc != 0) {
@@ -186,6 +208,7 @@ intake_done(void *arg, const struct intake_result *r)
 	buf_release(&out);
 	if (c->closing)
 		return;
+	uv_timer_again(&c->timer); /* idle counts from the answer */
 	if (c->shutting) {
 		conn_close_when_idle(c, c->srv->stopping ? "stopping" : "eof");
 		return;
@@ -217,19 +240,117 @@ conn_set_reading(struct conn *c, bool on)
 	c->reading = on;
 }
 
+static void
+format_ts(int64_t now_ms, char *dst, size_t size)
+{
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(dst, size, "%Y%m%d%H%M%S",
+	    &tm) == 0)
+		str_lcpy(dst, "19700101000000", size);
+}
+
+/* The rejection of an oversized frame from its head into out: 1 built, 0
+ * nothing to send, -1 the head has no readable MSH. */
+static int
+conn_too_large_ack(struct conn *c, const uint8_t *head, size_t n,
+    uint64_t size, struct buf *out)
+{
+	struct mllp_server *s = c->srv;
+	struct ack_opts ao;
+	struct err e = {0};
+	int64_t now = clock_wall_ms();
+	char ts[32], cid[48];
+
+	format_ts(now, ts, sizeof(ts));
+	str_fmt(cid, sizeof(cid), "DGR%lld%05u", (long long)now,
+	    s->ack_seq++ % 100000);
+	ao.control_id = cid;
+	ao.timestamp = ts;
+	ao.app = s->ack_app;
+	ao.facility = s->ack_facility;
+	return ack_build_too_large(head, n, size, s->o.max_frame,
+	    s->o.ack_mode, &ao, out, &e);
+}
+
+/* A frame over max_frame was read to its end: answer it from its head
+ * (AR/CR + ERR) and go on with the next frame, or close when the head has
+ * no readable MSH. 0, or -1 when the connection is closing. */
+static int
+conn_reject_too_large(struct conn *c, const uint8_t *head, size_t n,
+    uint64_t size)
+{
+	struct buf out, ack;
+	int rc;
+
+	buf_init(&ack, BUF_UNLIMITED);
+	rc = conn_too_large_ack(c, head, n, size, &ack);
+	log_warn(c->idstr, "event=mllp_frame_rejected peer=%s reason=too_large "
+	    "size=%llu max_frame=%zu%s", c->peer, (unsigned long long)size,
+	    c->srv->o.max_frame, rc < 0 ? " msh=unreadable" : "");
+	if (rc < 0) {
+		buf_release(&ack);
+		conn_close(c, "frame_too_large");
+		return -1;
+	}
+	buf_init(&out, BUF_UNLIMITED);
+	if (c->srv->o.commit_ack)
+		(void)mllp_commit_ack(&out, false);
+	if (rc > 0)
+		(void)mllp_wrap(&out, ack.data, ack.len);
+	buf_release(&ack);
+	if (out.len > 0)
+		conn_write(c, &out);
+	buf_release(&out);
+	return c->closing ? -1 : 0;
+}
+
+static void
+frame_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+
+	c->frame_timing = false;
+	if (c->closing || !mllp_framer_partial(c->fr))
+		return;
+	log_warn(c->idstr, "event=mllp_frame_timeout peer=%s "
+	    "frame_timeout_ms=%llu", c->peer,
+	    (unsigned long long)c->srv->o.frame_ms);
+	conn_close(c, "frame_timeout");
+}
+
+/* After a feed: the frame timer runs while a frame is partial. */
+static void
+conn_frame_timer(struct conn *c)
+{
+	bool partial = mllp_framer_partial(c->fr);
+
+	if (c->srv->o.frame_ms == 0 || partial == c->frame_timing)
+		return;
+	if (partial)
+		uv_timer_start(&c->ftimer, frame_cb, c->srv->o.frame_ms, 0);
+	else
+		uv_timer_stop(&c->ftimer);
+	c->frame_timing = partial;
+}
+
 /* Frames what is pending and hands complete frames to the intake, one at a
- * time. */
+ * time. Pauses while the peer leaves too many ACKs unread. */
 static void
 conn_process(struct conn *c)
 {
-	while (!c->in_flight && !c->closing && c->pending.len > 0) {
+	while (!c->in_flight && !c->closing && c->pending.len > 0 &&
+	    c->writes < MAX_PENDING_WRITES) {
 		struct err e = {0};
 		size_t used = 0, n;
 		const uint8_t *frame;
+		uint64_t ignored = mllp_framer_ignored(c->fr), size;
 		int rc = mllp_framer_feed(c->fr, c->pending.data,
 		    c->pending.len, &used, &e);
 
 		if (rc < 0) {
+			/* not in discard mode: cannot happen */
 			log_error(c->idstr, "event=mllp_frame_rejected peer=%s "
 			    "reason=\"%s\" max_frame=%zu", c->peer, e.msg,
 			    c->srv->o.max_frame);
@@ -237,9 +358,41 @@ conn_process(struct conn *c)
 			return;
 		}
 		buf_consume(&c->pending, used);
-		if (rc == 0)
+		/* Frame bytes are activity; noise outside frames is not. */
+		if (used > mllp_framer_ignored(c->fr) - ignored)
+			uv_timer_again(&c->timer);
+		conn_frame_timer(c);
+		if (rc == 0) {
+			const uint8_t *head;
+
+			head = mllp_framer_discarding(c->fr, &n);
+			if (head == NULL) {
+				c->head_checked = false;
+			} else if (!c->head_checked) {
+				/* Give up at once on a head that cannot be
+				 * answered rather than read it all. */
+				struct buf tmp;
+				int hrc;
+
+				buf_init(&tmp, BUF_UNLIMITED);
+				hrc = conn_too_large_ack(c, head, n, n, &tmp);
+				buf_release(&tmp);
+				if (hrc < 0) {
+					(void)conn_reject_too_large(c, head, n,
+					    n);
+					return;
+				}
+				c->head_checked = true;
+			}
 			break;
+		}
+		c->head_checked = false;
 		frame = mllp_framer_frame(c->fr, &n);
+		if (mllp_framer_oversized(c->fr, &size)) {
+			if (conn_reject_too_large(c, frame, n, size) != 0)
+				return;
+			continue;
+		}
 		if (mllp_is_commit_ack(frame, n) >= 0)
 			continue; /* a peer's release 2 commit ack: nothing to do */
 		c->messages++;
@@ -250,7 +403,8 @@ conn_process(struct conn *c)
 		c->in_submit = false;
 	}
 	if (!c->closing)
-		conn_set_reading(c, !c->in_flight && !c->shutting);
+		conn_set_reading(c, !c->in_flight && !c->shutting &&
+		    c->writes < MAX_PENDING_WRITES);
 }
 
 static void
@@ -274,7 +428,6 @@ read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	}
 	if (nread == 0)
 		return;
-	uv_timer_again(&c->timer);
 	if (buf_append(&c->pending, b->base, (size_t)nread) != 0) {
 		conn_close(c, "input_overflow");
 		return;
@@ -287,20 +440,35 @@ idle_cb(uv_timer_t *t)
 {
 	struct conn *c = t->data;
 
-	if (c->in_flight || c->writes > 0)
+	if (c->in_flight)
 		return; /* the timer repeats */
+	if (c->writes > 0) {
+		/* The peer does not read its ACKs. */
+		if (loop_now_ms(c->srv->loop) - c->wprogress <
+		    c->srv->o.idle_ms)
+			return;
+		log_warn(c->idstr, "event=mllp_write_stalled peer=%s "
+		    "pending_writes=%u", c->peer, c->writes);
+		conn_close(c, "write_stalled");
+		return;
+	}
+	if (c->frame_timing)
+		return; /* frame_timeout governs a started frame */
 	log_info(c->idstr, "event=mllp_idle_timeout peer=%s", c->peer);
 	conn_close(c, "idle");
 }
 
+/* The peer as ip:port into dst and the address alone into ip_dst. */
 static void
-peer_name(uv_tcp_t *t, char *dst, size_t size)
+peer_name(uv_tcp_t *t, char *dst, size_t size, char *ip_dst,
+    size_t ip_size)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 	char ip[64];
 
 	str_lcpy(dst, "unknown", size);
+	str_lcpy(ip_dst, "unknown", ip_size);
 	if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0)
 		return;
 	if (ss.ss_family == AF_INET) {
@@ -308,12 +476,29 @@ peer_name(uv_tcp_t *t, char *dst, size_t size)
 
 		uv_ip4_name(a, ip, sizeof(ip));
 		str_fmt(dst, size, "%s:%u", ip, ntohs(a->sin_port));
+		str_lcpy(ip_dst, ip, ip_size);
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
 		uv_ip6_name(a, ip, sizeof(ip));
 		str_fmt(dst, size, "[%s]:%u", ip, ntohs(a->sin6_port));
+		str_lcpy(ip_dst, ip, ip_size);
 	}
+}
+
+/* Whether the new connection c is past [mllp] max_connections_per_ip
+ * (the other open connections from its address; 0: no limit). */
+static bool
+server_over_ip_limit(const struct mllp_server *s, const struct conn *c)
+{
+	unsigned same = 0;
+
+	if (s->o.max_per_ip == 0)
+		return false;
+	for (const struct conn *o = s->conns; o != NULL; o = o->next)
+		if (o != c && !o->closing && strcmp(o->ip, c->ip) == 0)
+			same++;
+	return same >= s->o.max_per_ip;
 }
 
 static void
@@ -345,12 +530,16 @@ accept_cb(uv_stream_t *ls, int status)
 	c->id = ++s->next_id;
 	str_fmt(c->idstr, sizeof(c->idstr), "M%llu", (unsigned long long)c->id);
 	c->fr = mllp_framer_new(s->o.max_frame);
+	mllp_framer_set_discard(c->fr, true);
 	buf_init(&c->pending, s->o.max_frame + 2 * READ_CHUNK);
 	uv_tcp_init(loop_uv(s->loop), &c->tcp);
 	c->tcp.data = c;
 	c->handles++;
 	uv_timer_init(loop_uv(s->loop), &c->timer);
 	c->timer.data = c;
+	c->handles++;
+	uv_timer_init(loop_uv(s->loop), &c->ftimer);
+	c->ftimer.data = c;
 	c->handles++;
 	c->next = s->conns;
 	if (s->conns)
@@ -362,7 +551,15 @@ accept_cb(uv_stream_t *ls, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	peer_name(&c->tcp, c->peer, sizeof(c->peer));
+	peer_name(&c->tcp, c->peer, sizeof(c->peer), c->ip, sizeof(c->ip));
+	if (server_over_ip_limit(s, c)) {
+		/* Other hospitals keep their slots: one line, close now. */
+		log_warn(NULL, "event=mllp_refused reason=per_ip_limit peer=%s "
+		    "max=%u", c->ip, s->o.max_per_ip);
+		c->quiet = true;
+		conn_close(c, "per_ip_limit");
+		return;
+	}
 	log_info(c->idstr, "event=mllp_connect peer=%s", c->peer);
 	uv_timer_start(&c->timer, idle_cb, s->o.idle_ms, s->o.idle_ms);
 	conn_set_reading(c, true);
@@ -376,6 +573,8 @@ server_maybe_free(struct mllp_server *s)
 	log_info(NULL, "event=mllp_stopped");
 	intake_free(&s->intake);
 	free(s->host);
+	free(s->ack_app);
+	free(s->ack_facility);
 	free(s);
 }
 
@@ -426,6 +625,8 @@ mllp_server_new(struct loop *l, struct store_writer *w,
 	s->o.host = s->host;
 	s->o.ack_app = NULL;
 	s->o.ack_facility = NULL;
+	s->ack_app = xstrdup(o->ack_app ? o->ack_app : "DIRECTGATE");
+	s->ack_facility = xstrdup(o->ack_facility ? o->ack_facility : "");
 	io.writer = w;
 	io.loop = l;
 	io.ack_mode = o->ack_mode;
@@ -457,8 +658,10 @@ mllp_server_new(struct loop *l, struct store_writer *w,
 		    ((struct sockaddr_in6 *)&ss)->sin6_port);
 	loop_on_stop(l, server_stop, s);
 	log_info(NULL, "event=mllp_listen addr=%s port=%d max_frame=%zu "
-	    "idle_ms=%llu ack_mode=%d commit_ack=%s", s->host, s->port,
-	    o->max_frame, (unsigned long long)o->idle_ms, (int)o->ack_mode,
+	    "idle_ms=%llu frame_ms=%llu max_conns=%u max_per_ip=%u "
+	    "ack_mode=%d commit_ack=%s", s->host, s->port, o->max_frame,
+	    (unsigned long long)o->idle_ms, (unsigned long long)o->frame_ms,
+	    o->max_conns, o->max_per_ip, (int)o->ack_mode,
 	    o->commit_ack ? "yes" : "no");
 	if (s_r)
 		*s_r = s;
@@ -492,7 +695,10 @@ mllp_server_start(struct loop *l, struct store_writer *w,
 	o.host = host;
 	o.max_frame = (size_t)config_int(cfg, "mllp", "max_frame");
 	o.idle_ms = (uint64_t)config_int(cfg, "mllp", "idle_timeout");
+	o.frame_ms = (uint64_t)config_int(cfg, "mllp", "frame_timeout");
 	o.max_conns = (unsigned)config_int(cfg, "mllp", "max_connections");
+	o.max_per_ip = (unsigned)config_int(cfg, "mllp",
+	    "max_connections_per_ip");
 	(void)ack_mode_parse(config_str(cfg, "mllp", "ack_mode"), &o.ack_mode);
 	o.commit_ack = config_bool(cfg, "mllp", "commit_ack");
 	o.ack_app = config_str(cfg, "adt", "ack_application");

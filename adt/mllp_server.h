@@ -1,11 +1,18 @@
 /* The MLLP server on the event loop: thin glue between libuv sockets, the
  * sans-I/O framer (adt/mllp.h) and the intake (adt/intake.h).
  *
- * Several connections; one message in flight per connection (reading
- * pauses until its ACK is written); a frame over max_frame closes the
- * connection with an error logged; bytes outside frames are ignored
- * (counted in the close line); idle connections are closed after
- * idle_timeout; with commit_ack (release 2) a commit ACK/NAK frame precedes
+ * Several connections, at most max_conns, and at most max_per_ip from one
+ * address (past either, accepted and closed at once, one log line); one
+ * message in flight per connection (reading pauses until its ACK is
+ * queued, and while more than a few ACK writes are pending); a frame over
+ * max_frame is read to its end without buffering and answered AR (CR in
+ * enhanced mode) with an ERR from its MSH, and the connection goes on (it
+ * is closed only when the MSH cannot be read); bytes outside frames are
+ * ignored (counted in the close line) and are not activity; a frame not
+ * complete within frame_ms of its start block closes the connection;
+ * connections idle between frames are closed after idle_timeout, and so
+ * are connections whose pending ACK writes made no progress for as long;
+ * with commit_ack (release 2) a commit ACK/NAK frame precedes
  * the HL7 acknowledgement. Stopping (the loop's stop hook) closes the
  * listener and idle connections at once; a connection with a message in
  * flight closes after its ACK is written. */
@@ -29,7 +36,9 @@ struct mllp_server_opts {
 	int port;                /* 0: an ephemeral port (tests) */
 	size_t max_frame;
 	uint64_t idle_ms;
+	uint64_t frame_ms;       /* a started frame must complete; 0: no limit */
 	unsigned max_conns;
+	unsigned max_per_ip;     /* connections per peer address; 0: no limit */
 	enum ack_mode ack_mode;
 	bool commit_ack;
 	const char *ack_app;

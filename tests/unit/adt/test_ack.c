@@ -194,6 +194,78 @@ test_ack_parse_rejects_non_ack(void **state)
 	assert_int_equal(ack_parse("garbage", 7, &a, &e), -1);
 }
 
+/* A frame cut at the size limit is answered from its head's MSH: AR in
+ * original mode, CR in enhanced mode, nothing for MSH-15 NE or an ACK, and
+ * -1 when the head has no complete MSH. */
+static void
+test_ack_build_too_large_table(void **state)
+{
+	static const struct {
+		const char *head;
+		enum ack_mode mode;
+		int rc;
+		const char *code;
+	} cases[] = {
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\r"
+		"EVN|A01\rPID|1||M1^^^H^MR||DO", ACK_MODE_AUTO, 1, "AR"},
+	    {"\r\nMSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\n"
+		"EVN", ACK_MODE_AUTO, 1, "AR"},
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1|||AL|NE"
+		"\rEVN|A01", ACK_MODE_AUTO, 1, "CR"},
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\rEVN",
+		ACK_MODE_ENHANCED, 1, "CR"},
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1|||NE|NE"
+		"\rEVN|A01", ACK_MODE_AUTO, 0, ""},
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ACK^A01|BIG1|P|2.5.1\rMSA|AA",
+		ACK_MODE_AUTO, 0, ""},
+	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.", ACK_MODE_AUTO,
+		-1, ""},
+	    {"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\rMSH|^~\\&|", ACK_MODE_AUTO, -1,
+		""},
+	    {"MSH|^^\\&|SAPP\r", ACK_MODE_AUTO, -1, ""},
+	    {NULL, ACK_MODE_AUTO, 0, NULL},
+	};
+
+	(void)state;
+	for (int i = 0; cases[i].head; i++) {
+		struct buf out;
+		struct err e = {0};
+		struct ack_info a;
+		int rc;
+
+		buf_init(&out, 4096);
+		rc = ack_build_too_large(cases[i].head, strlen(cases[i].head),
+		    5000000, 1048576, cases[i].mode, &opts, &out, &e);
+		if (rc != cases[i].rc)
+			fail_msg("case %d: got rc %d (%s), want %d", i, rc, e.msg,
+			    cases[i].rc);
+		if (rc != 1) {
+			if (out.len != 0)
+				fail_msg("case %d: got %zu bytes, want none", i,
+				    out.len);
+			buf_release(&out);
+			continue;
+		}
+		assert_int_equal(ack_parse(out.data, out.len, &a, &e), 0);
+		if (strcmp(a.code, cases[i].code) != 0)
+			fail_msg("case %d: got %s, want %s", i, a.code,
+			    cases[i].code);
+		assert_string_equal(a.control_id, "BIG1");
+		assert_int_equal(a.nerrs, 1);
+		assert_int_equal(a.errs[0].code, 102);
+		assert_int_equal(a.errs[0].severity, 'E');
+		assert_string_equal(a.errs[0].location, "");
+		if (strstr(a.errs[0].text, "too large") == NULL ||
+		    strstr(a.errs[0].text, "5000000") == NULL)
+			fail_msg("case %d: got ERR-8 \"%s\", want too large "
+			    "with the size", i, a.errs[0].text);
+		/* Sender and receiver swapped, as for any ACK. */
+		assert_memory_equal(out.data, "MSH|^~\\&|RAPP|RFAC|SAPP|SFAC|",
+		    28);
+		buf_release(&out);
+	}
+}
+
 int
 main(void)
 {
@@ -205,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_ack_decide_table),
 		cmocka_unit_test(test_ack_mode_parse),
 		cmocka_unit_test(test_ack_parse_rejects_non_ack),
+		cmocka_unit_test(test_ack_build_too_large_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

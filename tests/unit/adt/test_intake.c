@@ -207,6 +207,68 @@ test_intake_invalid_content_gets_ae_and_is_not_stored(void **state)
 	assert_int_equal(count_rows(f), 0);
 }
 
+/* The ERR of an unparseable message names its cause: size and delimiters
+ * are 102 (at MSH-1/MSH-2 for delimiters), structure 100. */
+static void
+test_intake_unparseable_message_err_code_matches_cause(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *file;   /* or text */
+		const char *text;
+		int code;
+		const char *location;
+	} cases[] = {
+	    {"tests/data/hl7/malformed/no_msh.hl7", NULL, 100, ""},
+	    {"tests/data/hl7/malformed/bad_delims.hl7", NULL, 102, "MSH^1^2"},
+	    {NULL, "MSH\r^~\\&|A|B|C|D|2025||ADT^A01|X1|P|2.5.1\r", 102,
+		"MSH^1^1"},
+	    {NULL, "MSH|^~\\&|A|B|C|D|2025||ADT^A01|X1|P|2.5.1\r"
+		"EVN|A01\rPID|1||M1^^^H^MR||DOE^J\rPV1|1|I|"
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"\r", 102, ""},
+	    {NULL, NULL, 0, NULL},
+	};
+	struct intake_opts io = {0};
+	struct intake *small;
+
+	io.writer = f->w;
+	io.ack_mode = ACK_MODE_AUTO;
+	io.max_msg = 200;
+	small = intake_new(&io);
+	for (int i = 0; cases[i].code; i++) {
+		size_t n;
+		char *msg = cases[i].file ? read_rel(cases[i].file, &n) :
+		    xstrdup(cases[i].text);
+		struct outcome o;
+		struct ack_info a;
+		struct err e = {0};
+
+		if (!cases[i].file)
+			n = strlen(msg);
+		memset(&o, 0, sizeof(o));
+		buf_init(&o.ack, BUF_UNLIMITED);
+		intake_submit_wait(small, msg, n, "cli", "test",
+		    1700000000000LL, on_done, &o);
+		assert_int_equal(o.calls, 1);
+		if (o.outcome != ACK_AE)
+			fail_msg("case %d: got %s, want AE", i,
+			    ack_code_name(o.outcome));
+		assert_int_equal(ack_parse(o.ack.data, o.ack.len, &a, &e), 0);
+		assert_true(a.nerrs >= 1);
+		if (a.errs[0].code != cases[i].code ||
+		    strcmp(a.errs[0].location, cases[i].location) != 0)
+			fail_msg("case %d: got ERR %d at \"%s\" (%s), want %d "
+			    "at \"%s\"", i, a.errs[0].code, a.errs[0].location,
+			    a.errs[0].text, cases[i].code, cases[i].location);
+		buf_release(&o.ack);
+		free(msg);
+	}
+	intake_free(&small);
+	assert_int_equal(count_rows(f), 0);
+}
+
 static void
 test_intake_store_failure_gets_ar_then_resend_succeeds(void **state)
 {
@@ -433,6 +495,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_intake_invalid_content_gets_ae_and_is_not_stored, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_intake_unparseable_message_err_code_matches_cause,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_intake_store_failure_gets_ar_then_resend_succeeds, setup,
 		    teardown),

@@ -131,6 +131,9 @@ struct trickle_ctx {
 	struct mllp_framer *f;
 	uint64_t h;
 	unsigned frames;
+	unsigned oversized;
+	size_t max;        /* 0: 64 KiB */
+	bool discard;
 };
 
 static void
@@ -139,9 +142,11 @@ tr_begin(void *vctx)
 	struct trickle_ctx *c = vctx;
 
 	mllp_framer_free(&c->f);
-	c->f = mllp_framer_new(1 << 16);
+	c->f = mllp_framer_new(c->max ? c->max : 1 << 16);
+	mllp_framer_set_discard(c->f, c->discard);
 	c->h = TESTLIB_FNV_INIT;
 	c->frames = 0;
+	c->oversized = 0;
 }
 
 static int
@@ -152,6 +157,7 @@ tr_feed(void *vctx, const uint8_t *p, size_t n)
 
 	while (n > 0) {
 		size_t used, fn;
+		uint64_t size;
 		int rc = mllp_framer_feed(c->f, p, n, &used, &e);
 
 		if (rc < 0)
@@ -162,6 +168,10 @@ tr_feed(void *vctx, const uint8_t *p, size_t n)
 			c->h = testlib_fnv(c->h, fp, fn);
 			c->h = testlib_fnv(c->h, "#", 1);
 			c->frames++;
+			if (mllp_framer_oversized(c->f, &size)) {
+				c->h = testlib_fnv(c->h, &size, sizeof(size));
+				c->oversized++;
+			}
 		}
 		p += used;
 		n -= used;
@@ -206,6 +216,90 @@ test_mllp_framer_trickles(void **state)
 	buf_release(&in);
 }
 
+static void
+test_mllp_framer_discard_mode_cuts_oversized_frame_and_goes_on(void **state)
+{
+	static const char in[] = "\x0b" "MSH|0123456789\x1c\r\x0b" "AB\x1c\r";
+	struct mllp_framer *f = mllp_framer_new(4);
+	struct err e = {0};
+	const uint8_t *fp;
+	size_t used, fn, off = 0;
+	uint64_t size = 99;
+
+	(void)state;
+	mllp_framer_set_discard(f, true);
+	assert_int_equal(mllp_framer_feed(f, in, 6, &used, &e), 0);
+	assert_int_equal(used, 6);
+	assert_true(mllp_framer_partial(f));
+	off = used;
+	assert_int_equal(mllp_framer_feed(f, in + off, sizeof(in) - 1 - off,
+	    &used, &e), 1);
+	off += used;
+	fp = mllp_framer_frame(f, &fn);
+	if (fn != 4 || memcmp(fp, "MSH|", 4) != 0)
+		fail_msg("head: got %zu bytes \"%.*s\", want \"MSH|\"", fn,
+		    (int)fn, (const char *)fp);
+	assert_true(mllp_framer_oversized(f, &size));
+	if (size != 14)
+		fail_msg("size: got %llu, want 14", (unsigned long long)size);
+	assert_false(mllp_framer_partial(f));
+	/* The next frame on the same framer is normal again. */
+	assert_int_equal(mllp_framer_feed(f, in + off, sizeof(in) - 1 - off,
+	    &used, &e), 1);
+	fp = mllp_framer_frame(f, &fn);
+	assert_int_equal(fn, 2);
+	assert_memory_equal(fp, "AB", 2);
+	assert_false(mllp_framer_oversized(f, &size));
+	assert_int_equal(size, 2);
+	assert_int_equal(e.kind, 0);
+	mllp_framer_free(&f);
+}
+
+static void
+test_mllp_framer_discard_mode_restarts_on_start_block(void **state)
+{
+	static const char in[] = "\x0b" "0123456789\x0b" "AB\x1c\r";
+	struct mllp_framer *f = mllp_framer_new(4);
+	struct buf out;
+
+	(void)state;
+	mllp_framer_set_discard(f, true);
+	buf_init(&out, 100);
+	assert_int_equal(feed_all(f, in, sizeof(in) - 1, &out), 0);
+	if (strcmp(buf_cstr(&out), "AB|") != 0)
+		fail_msg("got frames \"%s\", want \"AB|\"", buf_cstr(&out));
+	assert_false(mllp_framer_oversized(f, NULL));
+	assert_int_equal(mllp_framer_restarts(f), 1);
+	buf_release(&out);
+	mllp_framer_free(&f);
+}
+
+static void
+test_mllp_framer_discard_mode_trickles(void **state)
+{
+	static const struct trickle_ops ops = {tr_begin, tr_feed, tr_end};
+	struct trickle_ctx c = {0};
+	struct buf in;
+
+	(void)state;
+	c.max = 64;
+	c.discard = true;
+	buf_init(&in, BUF_UNLIMITED);
+	for (int i = 0; i < 12; i++) {
+		char msg[300];
+		int len = snprintf(msg, sizeof(msg), "MSH|^~\\&|A|B|||||ADT^A01"
+		    "|C%d|P|2.5\rPID|1|%0*d\r", i, i % 3 == 0 ? 200 : 1, i);
+
+		mllp_wrap(&in, msg, (size_t)len);
+	}
+	(void)testlib_trickle(&ops, &c, in.data, in.len, 30);
+	if (c.frames != 12 || c.oversized != 4)
+		fail_msg("got %u frames, %u oversized, want 12, 4", c.frames,
+		    c.oversized);
+	mllp_framer_free(&c.f);
+	buf_release(&in);
+}
+
 int
 main(void)
 {
@@ -214,6 +308,11 @@ main(void)
 		cmocka_unit_test(test_mllp_framer_stays_failed_after_oversize),
 		cmocka_unit_test(test_mllp_wrap_and_commit_acks),
 		cmocka_unit_test(test_mllp_framer_trickles),
+		cmocka_unit_test(
+		    test_mllp_framer_discard_mode_cuts_oversized_frame_and_goes_on),
+		cmocka_unit_test(
+		    test_mllp_framer_discard_mode_restarts_on_start_block),
+		cmocka_unit_test(test_mllp_framer_discard_mode_trickles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
