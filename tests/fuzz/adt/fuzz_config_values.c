@@ -1,12 +1,14 @@
 /* Fuzz target: the hand-written parsers of configuration values in adt/,
  * hisp/, smime/ and certs/, each run on the input as one value (up to its
- * first NUL): the transport map (hisp/route.h route_map_parse), listen
- * addresses (adt_config_split_hostport, hisp_config_listen_addr), digest
- * timing, and the enumerations (checked to read back from their names). */
+ * first NUL): the transport map (hisp/route.h route_map_parse) and the
+ * next hop it gives without a resolver (route_lookup), listen addresses
+ * (adt_config_split_hostport, hisp_config_listen_addr), digest timing,
+ * and the enumerations (checked to read back from their names). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "adt/ack.h"
 #include "adt/acrs_file.h"
@@ -65,9 +67,28 @@ hostports(const char *s)
 		abort();
 }
 
+/* A map's next hop for a domain, without a resolver: an address literal
+ * answers at once, anything else is a temporary failure. */
+static void
+route_done(void *arg, const struct route_result *res)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (res->status == ROUTE_OK && (res->naddrs != 1 ||
+	    (res->addrs[0].ss_family != AF_INET &&
+	    res->addrs[0].ss_family != AF_INET6) ||
+	    res->server_name[0] == '\0'))
+		abort();
+	if (res->status != ROUTE_OK && res->reason[0] == '\0')
+		abort();
+}
+
 static void
 routes(const char *s)
 {
+	static const char *const domains[] = {"b.example", "B.Example",
+	    "zz.invalid", "", NULL};
 	struct route_map *m;
 	struct err e;
 
@@ -75,6 +96,13 @@ routes(const char *s)
 	m = route_map_parse(s, &e);
 	if (m == NULL && (e.msg[0] == '\0' || e.kind != ERR_CONFIG))
 		abort();
+	for (int i = 0; m != NULL && domains[i] != NULL; i++) {
+		int calls = 0;
+
+		route_lookup(NULL, m, domains[i], 25, route_done, &calls);
+		if (calls != 1)
+			abort();
+	}
 	route_map_free(&m);
 	if (m != NULL)
 		abort();
