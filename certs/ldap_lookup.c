@@ -161,6 +161,27 @@ add_failure(struct ldap_lookup_result *res, const char *label,
 	res->failures = (char *)buf_steal(&b, NULL);
 }
 
+int
+ldap_lookup_add_value(struct ldap_lookup_result *res, const char *attr,
+    const char *dn, const void *val, size_t len, bool by_address,
+    const struct ldap_lookup_opts *o)
+{
+	struct ldap_lookup_cert *c;
+
+	if (attr == NULL || !str_casebegins(attr, "userCertificate") ||
+	    val == NULL || res->ncerts >= o->max_certs || len == 0 ||
+	    len > o->max_cert_size)
+		return 0;
+	res->certs = xreallocarray(res->certs, res->ncerts + 1,
+	    sizeof(*res->certs));
+	c = &res->certs[res->ncerts++];
+	c->der = xmemdup(val, len);
+	c->len = len;
+	c->dn = xstrdup(dn != NULL ? dn : "");
+	c->by_address = by_address;
+	return 1;
+}
+
 /* Searches base for filter and collects certificate values. Returns an
  * LDAP result code; LDAP_NO_SUCH_OBJECT and size limits are not failures. */
 static int
@@ -191,26 +212,14 @@ search_certs(LDAP *ld, const char *base, const char *filter, bool by_address,
 
 			if (!str_casebegins(a, "userCertificate")) {
 				ldap_memfree(a);
-				continue;
+				continue; /* not fetched */
 			}
 			vals = ldap_get_values_len(ld, en, a);
 			for (size_t i = 0; vals != NULL && vals[i] != NULL;
-			    i++) {
-				struct ldap_lookup_cert *c;
-
-				if (res->ncerts >= o->max_certs ||
-				    vals[i]->bv_len == 0 ||
-				    vals[i]->bv_len > o->max_cert_size)
-					continue;
-				res->certs = xreallocarray(res->certs,
-				    res->ncerts + 1, sizeof(*res->certs));
-				c = &res->certs[res->ncerts++];
-				c->der = xmemdup(vals[i]->bv_val,
-				    vals[i]->bv_len);
-				c->len = vals[i]->bv_len;
-				c->dn = xstrdup(dn != NULL ? dn : "");
-				c->by_address = by_address;
-			}
+			    i++)
+				(void)ldap_lookup_add_value(res, a, dn,
+				    vals[i]->bv_val, vals[i]->bv_len,
+				    by_address, o);
 			ldap_value_free_len(vals);
 			ldap_memfree(a);
 		}

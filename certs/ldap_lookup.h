@@ -72,6 +72,16 @@ int ldap_lookup_certs(const struct ldap_lookup_server *servers, size_t n,
     struct ldap_lookup_result *res, struct err *e);
 void ldap_lookup_result_release(struct ldap_lookup_result *res);
 
+/* Adds one value of attribute attr of the entry dn (may be NULL: "") to
+ * res as a candidate certificate, the raw bytes as the server sent them
+ * (copied; res owns the copy): only for attributes userCertificate and
+ * userCertificate;binary (any case), a value 1..o->max_cert_size bytes
+ * long, while res holds fewer than o->max_certs. Returns 1 when added, 0
+ * when skipped. Used by the search; public so that it can be fuzzed. */
+int ldap_lookup_add_value(struct ldap_lookup_result *res, const char *attr,
+    const char *dn, const void *val, size_t len, bool by_address,
+    const struct ldap_lookup_opts *o);
+
 /* RFC 4515 escaping of a filter value onto out (size bytes); -1 when it
  * does not fit. */
 int ldap_lookup_escape(const char *value, char *out, size_t size);

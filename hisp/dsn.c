@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "core/str.h"
+#include "hisp/header.h"
 
 void
 dsn_date(char *dst, size_t size, int64_t t)
@@ -30,17 +31,24 @@ dsn_message_id(char *dst, size_t size, const char *domain)
 	    domain);
 }
 
-/* The header block of msg (up to the first empty line). */
+/* The header block of msg without the empty line that ends it (all of msg
+ * when there is none). The end is found as header_section_len finds it, so
+ * an empty line written "\n\r\n", or one at the very start, also ends the
+ * header: no byte of the body (it may hold PHI) gets into a report. */
 static size_t
 header_len(const uint8_t *msg, size_t len)
 {
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (msg[i] == '\n' && msg[i + 1] == '\n')
-			return i + 1;
-		if (i + 3 < len && memcmp(msg + i, "\r\n\r\n", 4) == 0)
-			return i + 2;
-	}
-	return len;
+	size_t hl = header_section_len(msg, len);
+
+	/* the section ends with its empty line, if it has one: "\n" or
+	 * "\r\n" right after the previous line's '\n' (or at the start) */
+	if (hl == 0 || msg[hl - 1] != '\n')
+		return hl;
+	if (hl == 1 || msg[hl - 2] == '\n')
+		return hl - 1;
+	if (msg[hl - 2] == '\r' && (hl == 2 || msg[hl - 3] == '\n'))
+		return hl - 2;
+	return hl;
 }
 
 /* Status for Action: failed: an enhanced code keeps its subject and

@@ -65,8 +65,9 @@ route_map_parse(const char *text, struct err *e)
 		if (host[0] == '[') { /* [host]:port as in Postfix */
 			char *close = strchr(host, ']');
 
-			if (close == NULL)
-				goto bad;
+			if (close == NULL || (close[1] != ':' &&
+			    close[1] != '\0'))
+				goto bad; /* "[relay];2526" is no port 25 */
 			*close = '\0';
 			colon = close[1] == ':' ? close + 1 : NULL;
 			host++;
