@@ -13,16 +13,97 @@
 #include "hisp/header.h"
 #include "smime/mime.h"
 
-#define INTAKE_MAX_PARTS 64
-#define INTAKE_MAX_DEPTH 4
+/* A decoded body is at most this large (the HL7 intake's own limit is
+ * smaller; this bounds the decoding). */
+#define INTAKE_MAX_BODY (64 * 1024 * 1024)
 
 struct intake_walk {
 	struct direct_intake *di;
 	const char *rcpt, *from;
 	unsigned found, stored, invalid, failed;
 	struct buf acks; /* every ACK, CR-separated segments, one per line */
-	struct err err;
 };
+
+struct walk_ctx {
+	direct_intake_part_fn *fn;
+	void *arg;
+	unsigned found;
+};
+
+static void
+walk_leaf(struct walk_ctx *c, const uint8_t *p, size_t n,
+    const struct mime_entity *ent)
+{
+	struct buf body;
+	struct err e;
+
+	if (ent->body_off > n)
+		return;
+	buf_init(&body, INTAKE_MAX_BODY);
+	if (mime_body_decode(p + ent->body_off, n - ent->body_off, ent->cte,
+	    &body, &e) != 0) {
+		buf_release(&body);
+		return;
+	}
+	if (intake_is_hl7(ent->type, body.data, body.len)) {
+		c->found++;
+		c->fn(c->arg, ent->type, body.data != NULL ? body.data :
+		    (const uint8_t *)"", body.len);
+	}
+	buf_release(&body);
+}
+
+static void
+walk(struct walk_ctx *c, const uint8_t *p, size_t n, int depth)
+{
+	struct mime_span parts[DIRECT_INTAKE_MAX_PARTS];
+	struct mime_entity ent;
+	size_t np;
+	struct err e;
+
+	if (depth > DIRECT_INTAKE_MAX_DEPTH ||
+	    mime_entity_parse(p, n, &ent, &e) != 0)
+		return;
+	if (strncmp(ent.type, "multipart/", 10) != 0) {
+		walk_leaf(c, p, n, &ent);
+		return;
+	}
+	if (mime_multipart_split(p, n, &ent, parts, DIRECT_INTAKE_MAX_PARTS,
+	    &np, &e) != 0)
+		return;
+	for (size_t i = 0; i < np; i++)
+		walk(c, p + parts[i].off, parts[i].len, depth + 1);
+}
+
+unsigned
+direct_intake_walk(const uint8_t *msg, size_t len, direct_intake_part_fn *fn,
+    void *arg)
+{
+	struct walk_ctx c = {fn, arg, 0};
+
+	walk(&c, msg, len, 0);
+	return c.found;
+}
+
+int
+direct_intake_decide(unsigned found, unsigned stored, unsigned invalid,
+    unsigned failed, bool *ack_r, struct err *e)
+{
+	(void)stored;
+	(void)invalid;
+	*ack_r = false;
+	if (found == 0)
+		return err_set(e, ERR_PERM, "no HL7 message in the message");
+	if (failed > 0) {
+		/* Taking the message now would leave the failed parts to the
+		 * ACK mail alone (or to nobody without it): retry it whole;
+		 * what is stored already comes back as a duplicate. */
+		return err_set(e, ERR_TEMP, "%u of %u HL7 messages could not "
+		    "be stored", failed, found);
+	}
+	*ack_r = true;
+	return 0;
+}
 
 static void
 walk_done(void *arg, const struct intake_result *r)
@@ -42,46 +123,32 @@ walk_done(void *arg, const struct intake_result *r)
 }
 
 static void
-walk_leaf(struct intake_walk *w, const uint8_t *p, size_t n,
-    const struct mime_entity *ent)
+hook_part(void *arg, const char *content_type, const uint8_t *body, size_t n)
 {
-	struct buf body;
-	struct err e;
+	struct intake_walk *w = arg;
 
-	buf_init(&body, 64 * 1024 * 1024);
-	if (mime_body_decode(p + ent->body_off, n - ent->body_off, ent->cte,
-	    &body, &e) != 0) {
-		buf_release(&body);
-		return;
-	}
-	if (intake_is_hl7(ent->type, body.data, body.len)) {
-		w->found++;
-		intake_submit_wait(w->di->intake, body.data, body.len, "direct",
-		    w->from, (int64_t)time(NULL) * 1000, walk_done, w);
-	}
-	buf_release(&body);
+	(void)content_type;
+	w->found++;
+	intake_submit_wait(w->di->intake, body, n, "direct", w->from,
+	    (int64_t)time(NULL) * 1000, walk_done, w);
 }
 
-static void
-walk(struct intake_walk *w, const uint8_t *p, size_t n, int depth)
-{
-	struct mime_span parts[INTAKE_MAX_PARTS];
-	struct mime_entity ent;
-	size_t np;
-	struct err e;
+/* The ACK mail's queue outcome: one line when it could not be queued. */
+struct ack_sent {
+	char mid[300];
+};
 
-	if (depth > INTAKE_MAX_DEPTH ||
-	    mime_entity_parse(p, n, &ent, &e) != 0)
-		return;
-	if (strncmp(ent.type, "multipart/", 10) != 0) {
-		walk_leaf(w, p, n, &ent);
-		return;
-	}
-	if (mime_multipart_split(p, n, &ent, parts, INTAKE_MAX_PARTS, &np,
-	    &e) != 0)
-		return;
-	for (size_t i = 0; i < np; i++)
-		walk(w, p + parts[i].off, parts[i].len, depth + 1);
+static void
+ack_queued(void *arg, int status, const char *id, const struct err *e)
+{
+	struct ack_sent *a = arg;
+
+	if (status != 0)
+		log_warn(NULL, "event=direct_ack_not_queued message_id=%s "
+		    "kind=%s reason=\"%s\"", a->mid,
+		    err_kind_name(e != NULL ? e->kind : ERR_INTERNAL),
+		    e != NULL ? e->msg : "");
+	free(a);
 }
 
 /* The ACKs back to the sender, as a Direct message from the intake. */
@@ -92,6 +159,7 @@ send_acks(struct intake_walk *w, const uint8_t *orig, size_t olen)
 	const char *dom = strrchr(w->rcpt, '@');
 	const char *rcpts[1] = {w->from};
 	struct buf m, inreply;
+	struct ack_sent *a;
 
 	dsn_date(date, sizeof(date), (int64_t)time(NULL));
 	dsn_message_id(mid, sizeof(mid), dom != NULL ? dom + 1 : "localhost");
@@ -106,15 +174,17 @@ send_acks(struct intake_walk *w, const uint8_t *orig, size_t olen)
 	buf_printf(&m, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
 	    "boundary=\"%s\"\r\n\r\n--%s\r\nContent-Type: text/plain; "
 	    "charset=us-ascii\r\n\r\nHL7 messages received: %u; accepted: "
-	    "%u; rejected as invalid: %u; to be sent again: %u.\r\n"
+	    "%u; rejected as invalid: %u.\r\n"
 	    "The acknowledgements are attached.\r\n\r\n--%s\r\n"
 	    "Content-Type: text/hl7v2; charset=us-ascii\r\n"
 	    "Content-Disposition: attachment; filename=\"ack.hl7\"\r\n\r\n",
-	    boundary, boundary, w->found, w->stored, w->invalid, w->failed,
-	    boundary);
+	    boundary, boundary, w->found, w->stored, w->invalid, boundary);
 	buf_append(&m, w->acks.data, w->acks.len);
 	buf_printf(&m, "\r\n--%s--\r\n", boundary);
-	hisp_submit(w->di->hisp, w->rcpt, rcpts, 1, m.data, m.len, NULL, NULL);
+	a = xcalloc(1, sizeof(*a));
+	str_lcpy(a->mid, mid, sizeof(a->mid));
+	hisp_submit(w->di->hisp, w->rcpt, rcpts, 1, m.data, m.len, ack_queued,
+	    a);
 	buf_release(&m);
 	buf_release(&inreply);
 }
@@ -124,24 +194,23 @@ direct_intake_hook(void *arg, const char *rcpt, const char *from,
     const uint8_t *msg, size_t len, struct err *e)
 {
 	struct intake_walk w = {0};
-	int rc = 0;
+	bool ack;
+	int rc;
 
 	w.di = arg;
 	w.rcpt = rcpt;
 	w.from = from;
 	buf_init(&w.acks, 16 * 1024 * 1024);
-	walk(&w, msg, len, 0);
+	(void)direct_intake_walk(msg, len, hook_part, &w);
+	rc = direct_intake_decide(w.found, w.stored, w.invalid, w.failed, &ack,
+	    e);
 	log_info(NULL, "event=direct_intake to=<%s> from=<%s> hl7=%u stored=%u"
-	    " invalid=%u failed=%u", rcpt, from, w.found, w.stored, w.invalid,
-	    w.failed);
-	if (w.found == 0) {
-		rc = err_set(e, ERR_PERM, "no HL7 message in the message");
-	} else if (w.failed > 0 && w.stored == 0 && w.invalid == 0) {
-		/* Nothing could be stored: the whole message is retried. */
-		rc = err_set(e, ERR_TEMP, "the ADT store is unavailable");
-	} else if (w.di->send_ack && w.di->hisp != NULL && w.acks.len > 0) {
+	    " invalid=%u failed=%u result=%s", rcpt, from, w.found, w.stored,
+	    w.invalid, w.failed, rc == 0 ? "taken" : w.found == 0 ?
+	    "refused" : "retry");
+	if (rc == 0 && ack && w.di->send_ack && w.di->hisp != NULL &&
+	    w.acks.len > 0)
 		send_acks(&w, msg, len);
-	}
 	buf_release(&w.acks);
 	return rc;
 }

@@ -1,4 +1,5 @@
 #include "hisp/smtp_listener.h"
+#include "hisp/smtp_listener_private.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ struct session {
 	struct smtp_server *smtp;
 	uv_timer_t timer;
 	struct buf held;       /* input the session did not take yet */
-	struct buf msg;        /* the message being received */
+	struct smtp_listener_msg msg; /* the message being received */
 	unsigned busy;         /* asynchronous answers pending */
 	bool conn_closed;
 	bool timer_closed;
@@ -78,6 +79,51 @@ session_id(char id[17])
 	str_hex(id, r, sizeof(r));
 }
 
+void
+smtp_listener_msg_init(struct smtp_listener_msg *m, size_t max)
+{
+	buf_init(&m->data, max);
+	m->overflow = false;
+}
+
+void
+smtp_listener_msg_reset(struct smtp_listener_msg *m)
+{
+	buf_reset(&m->data);
+	m->overflow = false;
+}
+
+void
+smtp_listener_msg_release(struct smtp_listener_msg *m)
+{
+	buf_release(&m->data);
+	m->overflow = false;
+}
+
+int
+smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
+    size_t n)
+{
+	if (m->overflow)
+		return 0;
+	if (buf_append(&m->data, p, n) == 0)
+		return 0;
+	m->overflow = true;
+	return -1;
+}
+
+int
+smtp_listener_msg_end(struct smtp_listener_msg *m, const char **enh_r,
+    const char **text_r)
+{
+	if (!m->overflow)
+		return 0;
+	smtp_listener_msg_reset(m);
+	*enh_r = "5.3.4";
+	*text_r = "Error: message exceeds fixed maximum message size";
+	return 552;
+}
+
 static void
 session_unlink(struct session *s)
 {
@@ -100,7 +146,7 @@ session_maybe_free(struct session *s)
 	session_unlink(s);
 	smtp_server_free(&s->smtp);
 	buf_release(&s->held);
-	buf_release(&s->msg);
+	smtp_listener_msg_release(&s->msg);
 	free(s);
 }
 
@@ -313,13 +359,13 @@ session_commit(struct session *s)
 	env.auth_user = smtp_server_get0_auth_user(s->smtp);
 	env.client = s->conn != NULL ? conn_peer(s->conn) : NULL;
 	c->s = s;
-	c->size = s->msg.len;
+	c->size = s->msg.data.len;
 	c->nrcpt = (unsigned)n;
 	s->busy++;
 	s->messages++;
-	queue_submit(l->p.writer, &env, s->msg.data, s->msg.len, l->p.expire_s,
-	    commit_done, c);
-	buf_reset(&s->msg);
+	queue_submit(l->p.writer, &env, s->msg.data.data, s->msg.data.len,
+	    l->p.expire_s, commit_done, c);
+	smtp_listener_msg_reset(&s->msg);
 	free(rcpts);
 }
 
@@ -381,19 +427,24 @@ session_event(struct session *s, const struct smtp_server_event *ev)
 		break;
 	case SMTP_SERVER_EV_DATA:
 		s->decision = true;
-		buf_reset(&s->msg);
+		smtp_listener_msg_reset(&s->msg);
 		session_answer(s, 0, NULL, NULL);
 		break;
 	case SMTP_SERVER_EV_DATA_CHUNK:
-		if (buf_append(&s->msg, ev->data, ev->len) != 0)
-			log_warn(s->id, "event=message_buffer_full");
+		if (smtp_listener_msg_append(&s->msg, ev->data, ev->len) != 0)
+			log_warn(s->id, "event=message_buffer_full size=%zu",
+			    s->msg.data.len);
 		break;
 	case SMTP_SERVER_EV_DATA_END:
 		s->decision = true;
-		session_commit(s);
+		code = smtp_listener_msg_end(&s->msg, &enh, &text);
+		if (code != 0)
+			session_answer(s, code, enh, text);
+		else
+			session_commit(s);
 		break;
 	case SMTP_SERVER_EV_ABORT:
-		buf_reset(&s->msg);
+		smtp_listener_msg_reset(&s->msg);
 		break;
 	default:
 		break;
@@ -583,11 +634,11 @@ on_connection(uv_stream_t *server, int status)
 	s->l = l;
 	session_id(s->id);
 	buf_init(&s->held, 1024 * 1024);
-	buf_init(&s->msg, l->sp.max_message_size + 1024 * 1024);
+	smtp_listener_msg_init(&s->msg, l->sp.max_message_size + 1024 * 1024);
 	s->conn = conn_accept(l->p.loop, server, &session_ops, s);
 	if (s->conn == NULL) {
 		buf_release(&s->held);
-		buf_release(&s->msg);
+		smtp_listener_msg_release(&s->msg);
 		free(s);
 		return;
 	}
