@@ -555,8 +555,8 @@ acrs_store_by_key(struct store *s, int which, int64_t key, int max,
 	static const char *const sql[] = {
 		"SELECT id FROM acrs_patient WHERE dob = ? LIMIT ?",
 		"SELECT id FROM acrs_patient WHERE k_name = ? LIMIT ?",
-		"SELECT id FROM acrs_patient WHERE k_phone = ?1 AND dob = "
-		"(?1 - 1) % 100000000 LIMIT ?2",
+		("SELECT id FROM acrs_patient WHERE k_phone = ?1 AND dob = "
+		 "(?1 - 1) % 100000000 LIMIT ?2"),
 	};
 
 	if (key == 0 || which < 0 || which > 2)
