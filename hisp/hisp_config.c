@@ -31,6 +31,9 @@ const struct config_def hisp_config_defs[] = {
 	    "open sessions per listener (port 25, 587); past it 421 and close"},
 	{"smtp", "max_sessions_per_ip", CONFIG_INT, "50", 0, 100000,
 	    "open sessions per client IP address per listener; 0: no limit"},
+	{"smtp", "max_buffered", CONFIG_SIZE, "1G", 0, INT64_MAX,
+	    "message bytes all sessions of a listener may hold in memory at"
+	    " once; past it DATA gets 452 4.3.1 (try later); 0: no limit"},
 	{"smtp", "timeout_command", CONFIG_DURATION, "5m", MS_MIN, MS_HOUR,
 	    "waiting for a command (RFC 5321 4.5.3.2: 5 minutes)"},
 	{"smtp", "timeout_data", CONFIG_DURATION, "10m", MS_MIN, MS_HOUR,

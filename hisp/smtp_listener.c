@@ -1,6 +1,8 @@
 #include "hisp/smtp_listener.h"
 #include "hisp/smtp_listener_private.h"
 
+#include <assert.h>
+
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ struct smtp_listener {
 	unsigned nlive;        /* connected sessions, refused ones not counted */
 	unsigned max_sessions; /* [smtp] max_sessions */
 	unsigned max_per_ip;   /* [smtp] max_sessions_per_ip; 0: no limit */
+	struct smtp_listener_budget budget; /* [smtp] max_buffered */
 	bool stopping;
 	unsigned closed_servers;
 };
@@ -79,35 +82,66 @@ session_id(char id[17])
 	str_hex(id, r, sizeof(r));
 }
 
+/* A session keeps this much of its message buffer's memory between
+ * messages; a larger buffer is freed. */
+#define LISTENER_MSG_KEEP (256 * 1024)
+
 void
-smtp_listener_msg_init(struct smtp_listener_msg *m, size_t max)
+smtp_listener_msg_init(struct smtp_listener_msg *m, size_t max,
+    struct smtp_listener_budget *budget)
 {
 	buf_init(&m->data, max);
 	m->overflow = false;
+	m->starved = false;
+	m->budget = budget;
+}
+
+bool
+smtp_listener_budget_spent(const struct smtp_listener_budget *b)
+{
+	return b != NULL && b->max > 0 && b->used >= b->max;
 }
 
 void
 smtp_listener_msg_reset(struct smtp_listener_msg *m)
 {
-	buf_reset(&m->data);
+	if (m->budget != NULL) {
+		assert(m->budget->used >= m->data.len);
+		m->budget->used -= m->data.len;
+	}
+	if (m->data.cap > LISTENER_MSG_KEEP)
+		buf_release(&m->data);
+	else
+		buf_reset(&m->data);
 	m->overflow = false;
+	m->starved = false;
 }
 
 void
 smtp_listener_msg_release(struct smtp_listener_msg *m)
 {
+	smtp_listener_msg_reset(m);
 	buf_release(&m->data);
-	m->overflow = false;
 }
 
 int
 smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
     size_t n)
 {
-	if (m->overflow)
+	struct smtp_listener_budget *b = m->budget;
+
+	if (m->overflow || m->starved)
 		return 0;
-	if (buf_append(&m->data, p, n) == 0)
+	if (b != NULL && b->max > 0 && n > b->max - (b->used < b->max ?
+	    b->used : b->max)) {
+		m->starved = true;
+		return -1;
+	}
+	if (buf_append(&m->data, p, n) == 0) {
+		if (b != NULL)
+			b->used += n;
 		return 0;
+	}
 	m->overflow = true;
 	return -1;
 }
@@ -116,12 +150,20 @@ int
 smtp_listener_msg_end(struct smtp_listener_msg *m, const char **enh_r,
     const char **text_r)
 {
-	if (!m->overflow)
-		return 0;
-	smtp_listener_msg_reset(m);
-	*enh_r = "5.3.4";
-	*text_r = "Error: message exceeds fixed maximum message size";
-	return 552;
+	int code = 0;
+
+	if (m->overflow) {
+		*enh_r = "5.3.4";
+		*text_r = "Error: message exceeds fixed maximum message size";
+		code = 552;
+	} else if (m->starved) {
+		*enh_r = "4.3.1";
+		*text_r = "Insufficient system storage, try again later";
+		code = 452;
+	}
+	if (code != 0)
+		smtp_listener_msg_reset(m);
+	return code;
 }
 
 static void
@@ -428,12 +470,21 @@ session_event(struct session *s, const struct smtp_server_event *ev)
 	case SMTP_SERVER_EV_DATA:
 		s->decision = true;
 		smtp_listener_msg_reset(&s->msg);
+		if (smtp_listener_budget_spent(&l->budget)) {
+			log_warn(s->id, "event=data_refused reason=max_buffered "
+			    "buffered=%zu max=%zu", l->budget.used,
+			    l->budget.max);
+			session_answer(s, 452, "4.3.1",
+			    "Insufficient system storage, try again later");
+			break;
+		}
 		session_answer(s, 0, NULL, NULL);
 		break;
 	case SMTP_SERVER_EV_DATA_CHUNK:
 		if (smtp_listener_msg_append(&s->msg, ev->data, ev->len) != 0)
-			log_warn(s->id, "event=message_buffer_full size=%zu",
-			    s->msg.data.len);
+			log_warn(s->id, "event=message_buffer_full size=%zu "
+			    "reason=%s", s->msg.data.len, s->msg.starved ?
+			    "max_buffered" : "max_message_size");
 		break;
 	case SMTP_SERVER_EV_DATA_END:
 		s->decision = true;
@@ -634,7 +685,8 @@ on_connection(uv_stream_t *server, int status)
 	s->l = l;
 	session_id(s->id);
 	buf_init(&s->held, 1024 * 1024);
-	smtp_listener_msg_init(&s->msg, l->sp.max_message_size + 1024 * 1024);
+	smtp_listener_msg_init(&s->msg, l->sp.max_message_size + 1024 * 1024,
+	    &l->budget);
 	s->conn = conn_accept(l->p.loop, server, &session_ops, s);
 	if (s->conn == NULL) {
 		buf_release(&s->held);
@@ -701,6 +753,7 @@ smtp_listener_start(const struct smtp_listener_params *p,
 	l->max_sessions = (unsigned)config_int(p->cfg, "smtp", "max_sessions");
 	l->max_per_ip = (unsigned)config_int(p->cfg, "smtp",
 	    "max_sessions_per_ip");
+	l->budget.max = (size_t)config_int(p->cfg, "smtp", "max_buffered");
 	if (store_open(l->db_path, STORE_READONLY, &l->store, e) != 0)
 		goto fail;
 	for (size_t i = 0; l->nservers < LISTENER_MAX_ADDRS; i++) {

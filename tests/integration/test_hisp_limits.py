@@ -7,7 +7,7 @@ per-address limit from the total."""
 import socket
 
 from harness import Env, run, wait_for
-from hisputil import RawSmtp
+from hisputil import Hisp, RawSmtp
 
 MAX = 4
 PER_IP = 2
@@ -21,6 +21,16 @@ class Client(RawSmtp):
                                              source_address=(source, 0))
         self.buf = b""
         self.greeting = self.reply()
+
+    def data_transaction(self, sender, rcpt, msg):
+        """MAIL, RCPT, DATA and msg: the reply to its end."""
+        for line in ("MAIL FROM:<%s>" % sender, "RCPT TO:<%s>" % rcpt):
+            code, text = self.cmd(line)
+            assert code == 250, "%s: got %d %s" % (line, code, text)
+        code, text = self.cmd("DATA")
+        assert code == 354, "DATA: got %d %s" % (code, text)
+        self.send(msg + ".\r\n")
+        return self.reply()
 
 
 def served(c, what):
@@ -101,6 +111,45 @@ def test_connections_past_the_limits_get_421_and_the_others_are_served():
         assert gw.stop() == 0, gw.log_tail()
 
 
+def test_messages_past_the_memory_budget_get_452_and_go_through_later():
+    """[smtp] max_buffered: while one session holds a message of 3 KiB
+    in memory (DATA not ended), another's message that would pass the 4 KiB
+    budget is refused with 452 4.3.1 at its end; once the first is
+    committed, the same message goes through."""
+    with Env("hisp-buffered") as env:
+        gw = Hisp(env, "b.test", mailboxes=("dave",),
+                  config="[smtp]\nmax_buffered = 4k\n").gw
+        gw.start()
+        port = gw.smtp_port
+        body = lambda n, tag: ("From: <x@a.test>\r\nTo: <dave@b.test>\r\n"
+                               "Subject: budget\r\nMessage-ID: <%s@a.test>\r\n\r\n" % tag
+                               + ("z" * 70 + "\r\n") * (n // 72))
+        first = Client(port, "127.0.0.1")
+        served(first, "the first session")
+        assert first.cmd("MAIL FROM:<x@a.test>")[0] == 250
+        assert first.cmd("RCPT TO:<dave@b.test>")[0] == 250
+        assert first.cmd("DATA")[0] == 354
+        first.send(body(3000, "first"))
+        # Let the daemon take those bytes in before the second message.
+        second = Client(port, "127.0.0.2")
+        served(second, "the second session")
+        for _ in range(50):
+            assert second.cmd("NOOP")[0] == 250
+        code, text = second.data_transaction("x@a.test", "dave@b.test", body(2000, "second"))
+        assert (code, text[:5]) == (452, "4.3.1"), \
+            "over the budget: got %d %s, want 452 4.3.1" % (code, text)
+        gw.wait_log(r"event=message_buffer_full size=\d+ reason=max_buffered")
+        first.send(".\r\n")
+        code, text = first.reply()
+        assert code == 250, "the first message: got %d %s, want 250" % (code, text)
+        code, text = second.data_transaction("x@a.test", "dave@b.test", body(2000, "second"))
+        assert code == 250, "the second message again: got %d %s, want 250" % (code, text)
+        for c in (first, second):
+            c.cmd("QUIT")
+            c.close()
+        assert gw.stop() == 0, gw.log_tail()
+
+
 def test_default_limits_are_written_by_init():
     with Env("hisp-limits-init") as env:
         gw = env.instance("gw")
@@ -115,5 +164,6 @@ def test_default_limits_are_written_by_init():
 if __name__ == "__main__":
     run([
         test_connections_past_the_limits_get_421_and_the_others_are_served,
+        test_messages_past_the_memory_budget_get_452_and_go_through_later,
         test_default_limits_are_written_by_init,
     ])

@@ -20,7 +20,7 @@ test_smtp_listener_msg_refuses_message_larger_than_buffer_with_552(
 	int code;
 
 	(void)state;
-	smtp_listener_msg_init(&m, 10);
+	smtp_listener_msg_init(&m, 10, NULL);
 	assert_int_equal(smtp_listener_msg_append(&m, "12345678", 8), 0);
 	assert_int_equal(smtp_listener_msg_append(&m, "abcd", 4), -1);
 	/* later chunks are dropped without another warning */
@@ -45,11 +45,65 @@ test_smtp_listener_msg_reset_clears_an_overflow(void **state)
 	const char *enh = NULL, *text = NULL;
 
 	(void)state;
-	smtp_listener_msg_init(&m, 4);
+	smtp_listener_msg_init(&m, 4, NULL);
 	assert_int_equal(smtp_listener_msg_append(&m, "12345", 5), -1);
 	smtp_listener_msg_reset(&m); /* RSET, or a new DATA */
 	assert_int_equal(smtp_listener_msg_append(&m, "1234", 4), 0);
 	assert_int_equal(smtp_listener_msg_end(&m, &enh, &text), 0);
+	smtp_listener_msg_release(&m);
+}
+
+/* Two sessions share a budget of 10 bytes: the message that would pass
+ * it is refused for now (452 4.3.1, not 552), DATA is refused while it is
+ * spent, and what a message held is given back at its end. */
+static void
+test_smtp_listener_budget_refuses_what_would_pass_it_with_452(void **state)
+{
+	struct smtp_listener_budget b = {0, 10};
+	struct smtp_listener_msg m1, m2;
+	const char *enh = NULL, *text = NULL;
+	int code;
+
+	(void)state;
+	smtp_listener_msg_init(&m1, 100, &b);
+	smtp_listener_msg_init(&m2, 100, &b);
+	assert_int_equal(smtp_listener_msg_append(&m1, "12345678", 8), 0);
+	assert_int_equal(b.used, 8);
+	assert_false(smtp_listener_budget_spent(&b));
+	assert_int_equal(smtp_listener_msg_append(&m2, "abcd", 4), -1);
+	assert_int_equal(smtp_listener_msg_append(&m2, "x", 1), 0);
+	code = smtp_listener_msg_end(&m2, &enh, &text);
+	if (code != 452 || enh == NULL || strcmp(enh, "4.3.1") != 0)
+		fail_msg("got %d %s, want 452 4.3.1", code, enh ? enh : "-");
+	assert_int_equal(b.used, 8);
+	assert_int_equal(smtp_listener_msg_append(&m1, "90", 2), 0);
+	assert_true(smtp_listener_budget_spent(&b));
+	/* m1 is committed (its bytes copied), then emptied: all given back. */
+	assert_int_equal(smtp_listener_msg_end(&m1, &enh, &text), 0);
+	smtp_listener_msg_reset(&m1);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(smtp_listener_msg_append(&m2, "abcd", 4), 0);
+	assert_int_equal(smtp_listener_msg_end(&m2, &enh, &text), 0);
+	/* A session that goes away gives its bytes back too. */
+	smtp_listener_msg_release(&m2);
+	assert_int_equal(b.used, 0);
+	smtp_listener_msg_release(&m1);
+}
+
+/* A session does not keep a large message's memory after it. */
+static void
+test_smtp_listener_msg_frees_a_large_buffer_after_the_message(void **state)
+{
+	static uint8_t big[1024 * 1024];
+	struct smtp_listener_msg m;
+
+	(void)state;
+	smtp_listener_msg_init(&m, sizeof(big) + 10, NULL);
+	assert_int_equal(smtp_listener_msg_append(&m, big, sizeof(big)), 0);
+	smtp_listener_msg_reset(&m);
+	assert_int_equal(m.data.cap, 0);
+	assert_int_equal(smtp_listener_msg_append(&m, "abc", 3), 0);
+	assert_int_equal(m.data.len, 3);
 	smtp_listener_msg_release(&m);
 }
 
@@ -61,6 +115,10 @@ main(void)
 		    test_smtp_listener_msg_refuses_message_larger_than_buffer_with_552),
 		cmocka_unit_test(
 		    test_smtp_listener_msg_reset_clears_an_overflow),
+		cmocka_unit_test(
+		    test_smtp_listener_budget_refuses_what_would_pass_it_with_452),
+		cmocka_unit_test(
+		    test_smtp_listener_msg_frees_a_large_buffer_after_the_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
