@@ -34,6 +34,11 @@ const struct config_def hisp_config_defs[] = {
 	{"smtp", "max_buffered", CONFIG_SIZE, "1G", 0, INT64_MAX,
 	    "message bytes all sessions of a listener may hold in memory at"
 	    " once; past it DATA gets 452 4.3.1 (try later); 0: no limit"},
+	{"smtp", "auth_max_concurrent", CONFIG_INT, "2", 1, 64,
+	    "password checks (AUTH) under way at once per listener; past it"
+	    " 454 4.7.0 (try again)"},
+	{"smtp", "auth_failure_delay", CONFIG_DURATION, "2s", 0, 30000,
+	    "wait before answering a failed AUTH (slows password guessing)"},
 	{"smtp", "timeout_command", CONFIG_DURATION, "5m", MS_MIN, MS_HOUR,
 	    "waiting for a command (RFC 5321 4.5.3.2: 5 minutes)"},
 	{"smtp", "timeout_data", CONFIG_DURATION, "10m", MS_MIN, MS_HOUR,

@@ -43,6 +43,9 @@ struct smtp_listener {
 	unsigned max_sessions; /* [smtp] max_sessions */
 	unsigned max_per_ip;   /* [smtp] max_sessions_per_ip; 0: no limit */
 	struct smtp_listener_budget budget; /* [smtp] max_buffered */
+	unsigned auth_running; /* password checks under way */
+	unsigned auth_max;     /* [smtp] auth_max_concurrent */
+	uint64_t auth_delay_ms; /* [smtp] auth_failure_delay */
 	bool stopping;
 	unsigned closed_servers;
 };
@@ -61,6 +64,7 @@ struct session {
 	bool timer_closed;
 	bool decision;         /* a decision is pending */
 	bool refused;          /* over a session limit: 421, then closed */
+	bool auth_delayed;     /* a failed AUTH's 535 waits on the timer */
 	unsigned messages;
 };
 
@@ -231,7 +235,7 @@ session_rearm(struct session *s)
 {
 	int64_t ms;
 
-	if (s->conn == NULL)
+	if (s->conn == NULL || s->auth_delayed)
 		return;
 	ms = smtp_server_timeout_ms(s->smtp);
 	if (ms < 0)
@@ -320,6 +324,17 @@ auth_work(void *arg)
 	store_free(&st);
 }
 
+/* A failed AUTH is answered after [smtp] auth_failure_delay (a guessing
+ * client gets a few tries a minute per session; others are served). */
+static void
+session_auth_delay_cb(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	s->auth_delayed = false;
+	session_answer(s, 535, "5.7.8", "Authentication credentials invalid");
+}
+
 static void
 auth_after(void *arg, bool cancelled)
 {
@@ -327,6 +342,7 @@ auth_after(void *arg, bool cancelled)
 	struct session *s = j->s;
 
 	s->busy--;
+	s->l->auth_running--;
 	if (!s->conn_closed) {
 		if (cancelled || j->result < 0) {
 			session_answer(s, 454, "4.7.0",
@@ -337,8 +353,14 @@ auth_after(void *arg, bool cancelled)
 		} else {
 			log_warn(s->id, "event=auth_failed user=<%s> client=%s",
 			    j->user, conn_peer(s->conn));
-			session_answer(s, 535, "5.7.8",
-			    "Authentication credentials invalid");
+			if (s->l->auth_delay_ms > 0) {
+				s->auth_delayed = true;
+				uv_timer_start(&s->timer, session_auth_delay_cb,
+				    s->l->auth_delay_ms, 0);
+			} else {
+				session_answer(s, 535, "5.7.8",
+				    "Authentication credentials invalid");
+			}
 		}
 	}
 	explicit_bzero(j->password, strlen(j->password));
@@ -426,15 +448,28 @@ session_event(struct session *s, const struct smtp_server_event *ev)
 		conn_start_tls(s->conn, l->p.tls, true, NULL);
 		break;
 	case SMTP_SERVER_EV_AUTH: {
-		struct auth_job *j = xcalloc(1, sizeof(*j));
+		struct auth_job *j;
 
 		s->decision = true;
+		if (l->auth_running >= l->auth_max) {
+			/* Password checks are costly by design: a flood of
+			 * them must not hold the worker pool. */
+			log_warn(s->id, "event=auth_refused reason=busy "
+			    "running=%u max=%u client=%s", l->auth_running,
+			    l->auth_max, conn_peer(s->conn));
+			session_answer(s, 454, "4.7.0",
+			    "Temporary authentication failure");
+			break;
+		}
+		j = xcalloc(1, sizeof(*j));
 		j->s = s;
 		j->user = xstrdup(ev->authcid);
 		j->password = xstrdup(ev->password);
 		s->busy++;
+		l->auth_running++;
 		if (loop_work(l->p.loop, auth_work, auth_after, j) != 0) {
 			s->busy--;
+			l->auth_running--;
 			explicit_bzero(j->password, strlen(j->password));
 			free(j->password);
 			free(j->user);
@@ -754,6 +789,10 @@ smtp_listener_start(const struct smtp_listener_params *p,
 	l->max_per_ip = (unsigned)config_int(p->cfg, "smtp",
 	    "max_sessions_per_ip");
 	l->budget.max = (size_t)config_int(p->cfg, "smtp", "max_buffered");
+	l->auth_max = (unsigned)config_int(p->cfg, "smtp",
+	    "auth_max_concurrent");
+	l->auth_delay_ms = (uint64_t)config_int(p->cfg, "smtp",
+	    "auth_failure_delay");
 	if (store_open(l->db_path, STORE_READONLY, &l->store, e) != 0)
 		goto fail;
 	for (size_t i = 0; l->nservers < LISTENER_MAX_ADDRS; i++) {
