@@ -987,6 +987,15 @@ store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 		if (j->status == 0)
 			goto commit;
 		store_rollback(s);
+		if (!sqlite3_get_autocommit(s->db)) {
+			/* Still inside the transaction: the connection is
+			 * unusable until it ends, as when ROLLBACK TO fails. */
+			err_set(&e, ERR_TEMP, "store: rollback failed (%s)",
+			        sqlite3_errmsg(s->db));
+			j->status = 0;
+			failed = true;
+			goto tell;
+		}
 		j->status = -1;
 		if (j->err.kind == ERR_NONE)
 			err_set(&j->err, ERR_INTERNAL,

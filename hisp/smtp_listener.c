@@ -128,6 +128,18 @@ smtp_listener_msg_release(struct smtp_listener_msg *m)
 	buf_release(&m->data);
 }
 
+/* A message that will be refused gives its bytes back at once, not when
+ * the client is done sending the rest. */
+static void
+smtp_listener_msg_drop(struct smtp_listener_msg *m)
+{
+	if (m->budget != NULL) {
+		assert(m->budget->used >= m->data.len);
+		m->budget->used -= m->data.len;
+	}
+	buf_release(&m->data);
+}
+
 int
 smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
     size_t n)
@@ -139,6 +151,7 @@ smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
 	if (b != NULL && b->max > 0 && n > b->max - (b->used < b->max ?
 	    b->used : b->max)) {
 		m->starved = true;
+		smtp_listener_msg_drop(m);
 		return -1;
 	}
 	if (buf_append(&m->data, p, n) == 0) {
@@ -147,6 +160,7 @@ smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
 		return 0;
 	}
 	m->overflow = true;
+	smtp_listener_msg_drop(m);
 	return -1;
 }
 
@@ -353,7 +367,7 @@ auth_after(void *arg, bool cancelled)
 		} else {
 			log_warn(s->id, "event=auth_failed user=<%s> client=%s",
 			    j->user, conn_peer(s->conn));
-			if (s->l->auth_delay_ms > 0) {
+			if (s->l->auth_delay_ms > 0 && !s->l->stopping) {
 				s->auth_delayed = true;
 				uv_timer_start(&s->timer, session_auth_delay_cb,
 				    s->l->auth_delay_ms, 0);
@@ -383,6 +397,9 @@ commit_done(void *arg, int status, const char *id, const struct err *e)
 	struct session *s = c->s;
 
 	s->busy--;
+	/* The writer's copy is stored or dropped: its bytes are free. */
+	assert(s->l->budget.used >= c->size);
+	s->l->budget.used -= c->size;
 	if (status == 0) {
 		char text[64];
 
@@ -429,7 +446,9 @@ session_commit(struct session *s)
 	s->messages++;
 	queue_submit(l->p.writer, &env, s->msg.data.data, s->msg.data.len,
 	    l->p.expire_s, commit_done, c);
+	/* The budget counts the writer's copy until it is stored. */
 	smtp_listener_msg_reset(&s->msg);
+	l->budget.used += c->size;
 	free(rcpts);
 }
 

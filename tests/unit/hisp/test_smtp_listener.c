@@ -90,6 +90,42 @@ test_smtp_listener_budget_refuses_what_would_pass_it_with_452(void **state)
 	smtp_listener_msg_release(&m1);
 }
 
+/* A message that will be refused (out of budget, or too large) gives its
+ * bytes back at once, so that the one still being received fits. */
+static void
+test_smtp_listener_refused_message_gives_its_bytes_back_at_once(void **state)
+{
+	struct smtp_listener_budget b = {0, 10};
+	struct smtp_listener_msg m1, m2, m3;
+	const char *enh = NULL, *text = NULL;
+
+	(void)state;
+	smtp_listener_msg_init(&m1, 100, &b);
+	smtp_listener_msg_init(&m2, 100, &b);
+	smtp_listener_msg_init(&m3, 4, &b);
+	assert_int_equal(smtp_listener_msg_append(&m1, "12345", 5), 0);
+	assert_int_equal(smtp_listener_msg_append(&m2, "abcd", 4), 0);
+	assert_int_equal(b.used, 9);
+	/* m2 runs out: its 4 bytes are free now, not at its end. */
+	assert_int_equal(smtp_listener_msg_append(&m2, "efg", 3), -1);
+	assert_int_equal(b.used, 5);
+	assert_int_equal(smtp_listener_msg_append(&m1, "67890", 5), 0);
+	assert_int_equal(b.used, 10);
+	assert_int_equal(smtp_listener_msg_end(&m2, &enh, &text), 452);
+	assert_int_equal(smtp_listener_msg_end(&m1, &enh, &text), 0);
+	smtp_listener_msg_reset(&m1);
+	/* m3 grows past its own maximum: given back too. */
+	assert_int_equal(smtp_listener_msg_append(&m3, "xyz", 3), 0);
+	assert_int_equal(b.used, 3);
+	assert_int_equal(smtp_listener_msg_append(&m3, "xy", 2), -1);
+	assert_int_equal(b.used, 0);
+	assert_int_equal(smtp_listener_msg_end(&m3, &enh, &text), 552);
+	assert_int_equal(b.used, 0);
+	smtp_listener_msg_release(&m1);
+	smtp_listener_msg_release(&m2);
+	smtp_listener_msg_release(&m3);
+}
+
 /* A session does not keep a large message's memory after it. */
 static void
 test_smtp_listener_msg_frees_a_large_buffer_after_the_message(void **state)
@@ -119,6 +155,8 @@ main(void)
 		    test_smtp_listener_budget_refuses_what_would_pass_it_with_452),
 		cmocka_unit_test(
 		    test_smtp_listener_msg_frees_a_large_buffer_after_the_message),
+		cmocka_unit_test(
+		    test_smtp_listener_refused_message_gives_its_bytes_back_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
