@@ -614,6 +614,12 @@ store_commit(struct store *s, struct err *e)
 
 /* Open and migrate. */
 
+void
+store_set_busy_timeout(struct store *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms);
+}
+
 int
 store_user_version(struct store *s)
 {

@@ -52,6 +52,11 @@ int store_open_with(const char *path, unsigned flags,
     const struct store_migration *migrations, struct store **s_r,
     struct err *e);
 void store_free(struct store **sp);
+/* How long a statement waits for a lock before failing TEMP (5 s by
+ * default). A connection used on an event loop thread waits less, so that
+ * a rare lock (WAL recovery after a crash) costs one temporary error
+ * rather than stalling every client of the loop. */
+void store_set_busy_timeout(struct store *s, int ms);
 int store_user_version(struct store *s);
 
 /* Runs SQL text without parameters (may hold several statements). */

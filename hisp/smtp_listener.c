@@ -22,6 +22,8 @@
 /* Replies waiting for a peer that does not read: past this much, its
  * input is held (and reading paused) until they drain. */
 #define LISTENER_OUT_MAX (256 * 1024)
+/* How long a RCPT lookup on the loop thread waits for a lock. */
+#define LISTENER_BUSY_MS 100
 /* Held input handed to the session at a time. */
 #define LISTENER_FEED_MAX (64 * 1024)
 
@@ -814,6 +816,9 @@ smtp_listener_start(const struct smtp_listener_params *p,
 	    "auth_failure_delay");
 	if (store_open(l->db_path, STORE_READONLY, &l->store, e) != 0)
 		goto fail;
+	/* Looked up on the loop thread (RCPT): a lock costs a 451, not a
+	 * stall of every session. */
+	store_set_busy_timeout(l->store, LISTENER_BUSY_MS);
 	for (size_t i = 0; l->nservers < LISTENER_MAX_ADDRS; i++) {
 		struct sockaddr_storage ss;
 		uv_tcp_t *t = &l->servers[l->nservers];

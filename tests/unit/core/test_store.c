@@ -1016,6 +1016,35 @@ test_store_writer_commit_fault_fails_every_job_of_the_batch(void **state)
 	}
 }
 
+/* A connection locked out fails TEMP once its busy timeout has passed: a
+ * short one on a loop thread's connection costs one temporary error, not
+ * the default 5 s of stall. */
+static void
+test_store_busy_timeout_bounds_a_locked_out_connection(void **state)
+{
+	struct fix *f = *state;
+	struct store *a = reopen(f), *b = reopen(f);
+	struct err e = {0};
+	struct timespec t0, t1;
+	double ms;
+
+	store_set_busy_timeout(b, 50);
+	assert_int_equal(store_begin(a, &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(store_begin(b, &e), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	assert_int_equal(e.kind, ERR_TEMP);
+	if (ms < 40 || ms > 1000)
+		fail_msg("locked out for %.0f ms, want about 50", ms);
+	assert_int_equal(store_commit(a, &e), 0);
+	assert_int_equal(store_begin(b, &e), 0);
+	store_rollback(b);
+	store_free(&a);
+	store_free(&b);
+}
+
 static void
 test_store_writer_run_returns_the_job_error(void **state)
 {
@@ -1237,6 +1266,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_store_writer_run_returns_the_job_error, writer_setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_store_busy_timeout_bounds_a_locked_out_connection,
+	        writer_setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_store_writer_free_drains_the_queue, writer_setup,
 	        teardown),
