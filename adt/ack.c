@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/str.h"
 
@@ -324,4 +325,15 @@ ack_parse(const void *p, size_t n, struct ack_info *a, struct err *e)
 	}
 	hl7_msg_free(&m);
 	return 0;
+}
+
+void
+ack_timestamp(int64_t now_ms, char *dst, size_t size)
+{
+	time_t t = (time_t)(now_ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(dst, size, "%Y%m%d%H%M%S",
+	    &tm) == 0)
+		str_lcpy(dst, "19700101000000", size);
 }

@@ -94,4 +94,8 @@ struct ack_info {
  * not a message with an MSA segment. */
 int ack_parse(const void *p, size_t n, struct ack_info *a_r, struct err *e);
 
+/* now_ms (Unix milliseconds) as an HL7 DTM in UTC, YYYYMMDDHHMMSS, into
+ * dst (15 bytes or more; the epoch when it cannot be formatted). */
+void ack_timestamp(int64_t now_ms, char *dst, size_t size);
+
 #endif

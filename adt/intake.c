@@ -88,17 +88,6 @@ job_free(struct job *j)
 }
 
 static void
-format_ts(int64_t now_ms, char *dst, size_t size)
-{
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(dst, size, "%Y%m%d%H%M%S",
-	    &tm) == 0)
-		str_lcpy(dst, "19700101000000", size);
-}
-
-static void
 new_control_id(struct intake *in, int64_t now_ms, char *dst, size_t size)
 {
 	unsigned n = __atomic_fetch_add(&in->seq, 1, __ATOMIC_RELAXED);
@@ -302,7 +291,7 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 		*send_r = true;
 	if (!*send_r)
 		return outcome;
-	format_ts(j->now_ms, ts, sizeof(ts));
+	ack_timestamp(j->now_ms, ts, sizeof(ts));
 	new_control_id(j->in, j->now_ms, cid, sizeof(cid));
 	o.control_id = cid;
 	o.timestamp = ts;
@@ -348,7 +337,7 @@ job_finish(struct job *j, int status)
 	if (j->batch) {
 		char ts[32];
 
-		format_ts(j->now_ms, ts, sizeof(ts));
+		ack_timestamp(j->now_ms, ts, sizeof(ts));
 		buf_printf(&out, "BHS|^~\\&|");
 		hl7_escape(&(struct hl7_delims){'|', '^', '~', '\\', '&'},
 		    j->in->ack_app, strlen(j->in->ack_app), &out);

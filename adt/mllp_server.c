@@ -240,17 +240,6 @@ conn_set_reading(struct conn *c, bool on)
 	c->reading = on;
 }
 
-static void
-format_ts(int64_t now_ms, char *dst, size_t size)
-{
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(dst, size, "%Y%m%d%H%M%S",
-	    &tm) == 0)
-		str_lcpy(dst, "19700101000000", size);
-}
-
 /* The rejection of an oversized frame from its head into out: 1 built, 0
  * nothing to send, -1 the head has no readable MSH. */
 static int
@@ -263,7 +252,7 @@ conn_too_large_ack(struct conn *c, const uint8_t *head, size_t n,
 	int64_t now = clock_wall_ms();
 	char ts[32], cid[48];
 
-	format_ts(now, ts, sizeof(ts));
+	ack_timestamp(now, ts, sizeof(ts));
 	str_fmt(cid, sizeof(cid), "DGR%lld%05u", (long long)now,
 	    s->ack_seq++ % 100000);
 	ao.control_id = cid;
