@@ -125,10 +125,17 @@ maildir_find_key(const char *box, const char *sub, const char *key)
 {
 	char *dir = xasprintf("%s/%s", box, sub), *found = NULL, pat[80];
 	struct dirent *de;
-	DIR *d;
+	DIR *d = NULL;
+	int fd;
 
 	str_fmt(pat, sizeof(pat), "X%s.", key);
-	if ((d = opendir(dir)) != NULL) {
+	/* open + fdopendir rather than opendir: the same, but the descriptor
+	 * is made by a call ThreadSanitizer sees, so that a number the loop
+	 * thread used for a socket before is not taken for the same file. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && (d = fdopendir(fd)) == NULL)
+		close(fd);
+	if (d != NULL) {
 		while (found == NULL && (de = readdir(d)) != NULL)
 			if (strstr(de->d_name, pat) != NULL)
 				found = xstrdup(de->d_name);
