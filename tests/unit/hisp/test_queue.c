@@ -326,6 +326,47 @@ test_queue_ids_are_unique_and_ordered_by_time(void **state)
 	free(ids);
 }
 
+/* queue_insert_as: the message is stored under the id drawn first; when
+ * that id is taken (another process drew it), another is drawn and
+ * returned, and the message is stored under it. */
+static void
+test_queue_insert_as_keeps_the_drawn_id_or_draws_another(void **state)
+{
+	struct fixture *f = *state;
+	const char *rcpts[1] = {"ok@b.test"};
+	struct queue_envelope env = {
+		.direction = QUEUE_OUT,
+		.mail_from = "a@a.test",
+		.rcpts = rcpts,
+		.nrcpt = 1,
+	};
+	static const char body[] = "Message-ID: <m@a.test>\r\n\r\nhi\r\n";
+	char drawn[QUEUE_ID_LEN + 1], id[QUEUE_ID_LEN + 1];
+	struct store *s = NULL;
+	struct err e = {0};
+	int64_t n = 0;
+
+	if (store_open(f->db, 0, &s, &e) != 0)
+		fail_msg("open: %s", e.msg);
+	queue_id_next(drawn);
+	memcpy(id, drawn, sizeof(id));
+	assert_int_equal(queue_insert_as(s, &env, body, sizeof(body) - 1, 60,
+	    id, &e), 0);
+	assert_string_equal(id, drawn);
+	/* The same id again: taken, so another one. */
+	assert_int_equal(queue_insert_as(s, &env, body, sizeof(body) - 1, 60,
+	    id, &e), 0);
+	if (strcmp(id, drawn) == 0)
+		fail_msg("got %s again, want another id", id);
+	assert_int_equal(store_query_int(s, &n, &e, "SELECT count(*) FROM"
+	    " queue_msg WHERE id IN (?, ?)", "ss", drawn, id), 1);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_query_int(s, &n, &e, "SELECT count(*) FROM"
+	    " queue_rcpt WHERE msg = ?", "s", id), 1);
+	assert_int_equal(n, 1);
+	store_free(&s);
+}
+
 int
 main(void)
 {
@@ -347,6 +388,9 @@ main(void)
 		cmocka_unit_test(test_queue_backoff_doubles_up_to_the_maximum),
 		cmocka_unit_test(test_queue_message_id_is_read_from_the_header_only),
 		cmocka_unit_test(test_queue_ids_are_unique_and_ordered_by_time),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_insert_as_keeps_the_drawn_id_or_draws_another,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
