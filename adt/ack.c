@@ -236,8 +236,10 @@ ack_build_too_large(const void *head, size_t n, uint64_t size,
 		return err_set(e, ERR_PERM, "the frame does not begin with MSH");
 	}
 	hl7_validate_header(m, &h);
+	/* AE, not AR: the same bytes sent again cannot be taken either (as
+	 * the intake answers a message it cannot parse for its size). */
 	if (strcmp(h.type, "ACK") == 0 ||
-	    !ack_decide(mode, &h, ACK_AR, &code)) {
+	    !ack_decide(mode, &h, ACK_AE, &code)) {
 		hl7_msg_free(&m); /* never acknowledge an ACK; or MSH-15 */
 		return 0;
 	}

@@ -65,7 +65,7 @@ int ack_build(const struct hl7_msg *orig, enum ack_code code,
 
 /* The answer to a message over the receiver's size limit (size bytes,
  * limit max) that was cut to its first n bytes (head): an ACK built from
- * the head's MSH segment with MSA-1 AR (CR in enhanced mode, per
+ * the head's MSH segment with MSA-1 AE (CE in enhanced mode, per
  * ack_decide) and one ERR: ERR-3 102 (see ack.c for why), severity E,
  * ERR-8 "message too large". Returns 1 with the ACK appended to out, 0
  * when no acknowledgement is to be sent (MSH-15 NE or SU, or the message is

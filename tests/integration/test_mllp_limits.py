@@ -6,7 +6,7 @@ lock out other hospitals or stall its own queue.
 - [mllp] frame_timeout: a started frame left incomplete (also one trickled
   a byte at a time) is closed after the frame timeout, well before
   idle_timeout;
-- an oversized frame is answered AR (CR in enhanced mode) with an ERR
+- an oversized frame is answered AE (CE in enhanced mode) with an ERR
   saying it is too large, and the next frame on the same connection AA;
 - a peer that sends but never reads its ACKs is closed after idle_timeout
   while another client keeps getting AA."""
@@ -127,7 +127,7 @@ def test_frame_timeout_closes_a_started_frame_left_incomplete():
         ok.close()
 
 
-def test_oversized_frame_gets_ar_and_the_connection_goes_on():
+def test_oversized_frame_gets_ae_and_the_connection_goes_on():
     with harness.Env("mllp-lim-big") as env:
         inst = serve(env, "max_frame = 2k\n")
         c = adtutil.MllpClient(inst.mllp_port, timeout=10)
@@ -135,21 +135,21 @@ def test_oversized_frame_gets_ar_and_the_connection_goes_on():
         big = msg("BIG-1") + b"ZZZ|" + marker * 400 + b"\r"
         ack = c.request(big)
         if ack is None:
-            raise AssertionError("oversized frame: connection closed, want AR with an ERR")
+            raise AssertionError("oversized frame: connection closed, want AE with an ERR")
         msa1, msa2, errs = adtutil.ack_fields(ack)
-        if msa1 != "AR" or msa2 != "BIG-1":
-            raise AssertionError("oversized frame: got %s for %r, want AR for 'BIG-1'"
+        if msa1 != "AE" or msa2 != "BIG-1":
+            raise AssertionError("oversized frame: got %s for %r, want AE for 'BIG-1'"
                                  % (msa1, msa2))
         if not any(len(e) > 8 and e[3].startswith("102^") and e[4] == "E"
                    and "too large" in e[8] for e in errs):
             raise AssertionError("oversized frame: got ERR %r, want code 102, severity E, "
                                  "'too large'" % errs)
         expect_aa(c, "BIG-2", "the next frame on the same connection")
-        # Enhanced mode (MSH-15 valued): CR.
+        # Enhanced mode (MSH-15 valued): CE.
         enh = msg("BIG-3").replace(b"|P|2.5.1", b"|P|2.5.1|||AL|NE", 1)
         ack = c.request(enh + b"ZZZ|" + marker * 400 + b"\r")
-        if ack is None or adtutil.ack_fields(ack)[0] != "CR":
-            raise AssertionError("oversized enhanced-mode frame: got %r, want CR"
+        if ack is None or adtutil.ack_fields(ack)[0] != "CE":
+            raise AssertionError("oversized enhanced-mode frame: got %r, want CE"
                                  % (ack and adtutil.ack_fields(ack)[0]))
         expect_aa(c, "BIG-4", "the frame after the enhanced-mode one")
         c.close()
@@ -211,5 +211,5 @@ def test_peer_that_never_reads_is_closed_without_hurting_others():
 if __name__ == "__main__":
     harness.run([test_per_ip_limit_refuses_only_the_extra_connection,
                  test_frame_timeout_closes_a_started_frame_left_incomplete,
-                 test_oversized_frame_gets_ar_and_the_connection_goes_on,
+                 test_oversized_frame_gets_ae_and_the_connection_goes_on,
                  test_peer_that_never_reads_is_closed_without_hurting_others])

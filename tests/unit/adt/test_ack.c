@@ -194,8 +194,8 @@ test_ack_parse_rejects_non_ack(void **state)
 	assert_int_equal(ack_parse("garbage", 7, &a, &e), -1);
 }
 
-/* A frame cut at the size limit is answered from its head's MSH: AR in
- * original mode, CR in enhanced mode, nothing for MSH-15 NE or an ACK, and
+/* A frame cut at the size limit is answered from its head's MSH: AE in
+ * original mode, CE in enhanced mode, nothing for MSH-15 NE or an ACK, and
  * -1 when the head has no complete MSH. */
 static void
 test_ack_build_too_large_table(void **state)
@@ -207,13 +207,13 @@ test_ack_build_too_large_table(void **state)
 		const char *code;
 	} cases[] = {
 	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\r"
-		"EVN|A01\rPID|1||M1^^^H^MR||DO", ACK_MODE_AUTO, 1, "AR"},
+		"EVN|A01\rPID|1||M1^^^H^MR||DO", ACK_MODE_AUTO, 1, "AE"},
 	    {"\r\nMSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\n"
-		"EVN", ACK_MODE_AUTO, 1, "AR"},
+		"EVN", ACK_MODE_AUTO, 1, "AE"},
 	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1|||AL|NE"
-		"\rEVN|A01", ACK_MODE_AUTO, 1, "CR"},
+		"\rEVN|A01", ACK_MODE_AUTO, 1, "CE"},
 	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1\rEVN",
-		ACK_MODE_ENHANCED, 1, "CR"},
+		ACK_MODE_ENHANCED, 1, "CE"},
 	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ADT^A01|BIG1|P|2.5.1|||NE|NE"
 		"\rEVN|A01", ACK_MODE_AUTO, 0, ""},
 	    {"MSH|^~\\&|SAPP|SFAC|RAPP|RFAC|2025||ACK^A01|BIG1|P|2.5.1\rMSA|AA",
