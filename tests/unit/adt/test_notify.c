@@ -61,23 +61,11 @@ struct fx {
 static void
 add_adt(struct fx *f, unsigned n, const char *event, unsigned visit)
 {
-	char text[2048], cid[32];
-	struct err e;
+	char cid[32], v[32];
 
 	str_fmt(cid, sizeof(cid), "C%u", n);
-	str_fmt(text, sizeof(text),
-	    "MSH|^~\\&|EHR|HOSP|DG|DG|20261120120000||ADT^%s^ADT_A01|%s|P|"
-	    "2.5.1\rEVN|%s|20261120120000\r"
-	    "PID|1||G1^^^CLINIC^MR||DOE^JANE||19800101|F|||12 MAIN ST^^"
-	    "LANSING^MI^48906\r"
-	    "PV1|1|I|ICU^1^2^HOSP||||1234567893^SMITH^JANE||||||||||||V%u\r",
-	    event, cid, event, visit);
-	if (store_run(f->s, &e, "INSERT INTO adt_event (received, channel,"
-	    " sender, facility, control_id, msg_type, event, processing_id,"
-	    " size, raw, state_changed) VALUES (?, 'cli', 'test', 'HOSP', ?,"
-	    " 'ADT', ?, 'P', ?, ?, ?)", "IssIbI", NOW_MS, cid, event,
-	    (int64_t)strlen(text), text, strlen(text), NOW_MS) != 0)
-		fail_msg("insert: %s", e.msg);
+	str_fmt(v, sizeof(v), "V%u", visit);
+	notify_fixture_add_adt(f->s, NOW_MS, cid, event, "P", v, "");
 }
 
 static int

@@ -61,75 +61,36 @@ static const struct notify_fixture_table dir_csv[] = {
 	    SPEC ",*,*,hl7,realtime\n"},
 };
 
-struct fx {
-	char *dir;
-	struct store *s;
-	struct acrs_matcher *mt;
-	struct notify_settings set;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char path[512];
-
-	f->dir = testlib_tmpdir();
-	f->s = notify_fixture_open(f->dir, path, sizeof(path), acrs_csv,
-	    TODAY, dir_csv, sizeof(dir_csv) / sizeof(dir_csv[0]));
-	notify_config_defaults(&f->set);
-	f->mt = acrs_matcher_new(f->s, &f->set.acrs);
-	*state = f;
+	*state = notify_fx_new(acrs_csv, TODAY, dir_csv,
+	    sizeof(dir_csv) / sizeof(dir_csv[0]));
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	acrs_matcher_free(&f->mt);
-	store_free(&f->s);
-	testlib_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	notify_fx_free(*state);
 	return 0;
 }
 
 static void
-add_adt(struct fx *f, const char *cid, const char *event, const char *visit)
+add_adt(struct notify_fx *f, const char *cid, const char *event,
+    const char *visit)
 {
-	char text[2048];
-	struct err e;
-
-	str_fmt(text, sizeof(text),
-	    "MSH|^~\\&|EHR|HOSP|DG|DG|20261120120000||ADT^%s^ADT_A01|%s|P|"
-	    "2.5.1\rEVN|%s|20261120120000\r"
-	    "PID|1||G1^^^CLINIC^MR||DOE^JANE||19800101|F|||12 MAIN ST^^"
-	    "LANSING^MI^48906\r"
-	    "PV1|1|I|ICU^1^2^HOSP||||1234567893^SMITH^JANE||||||||||||%s\r",
-	    event, cid, event, visit);
-	if (store_run(f->s, &e, "INSERT INTO adt_event (received, channel,"
-	    " sender, facility, control_id, msg_type, event, processing_id,"
-	    " size, raw, state_changed) VALUES (?, 'cli', 'test', 'HOSP', ?,"
-	    " 'ADT', ?, 'P', ?, ?, ?)", "IssIbI", NOW_MS, cid, event,
-	    (int64_t)strlen(text), text, strlen(text), NOW_MS) != 0)
-		fail_msg("insert: %s", e.msg);
+	notify_fixture_add_adt(f->s, NOW_MS, cid, event, "P", visit, "");
 }
 
 static int64_t
-q(struct fx *f, const char *sql, const char *arg)
+q(struct notify_fx *f, const char *sql, const char *arg)
 {
-	int64_t v = -1;
-	struct err e;
-
-	if (store_query_int(f->s, &v, &e, sql, arg ? "s" : "", arg) < 0)
-		fail_msg("%s: %s", sql, e.msg);
-	return v;
+	return notify_fixture_count(f->s, sql, arg);
 }
 
 static void
-exec(struct fx *f, const char *sql, const char *arg)
+exec(struct notify_fx *f, const char *sql, const char *arg)
 {
 	struct err e;
 
@@ -138,7 +99,7 @@ exec(struct fx *f, const char *sql, const char *arg)
 }
 
 static void
-plan_pending(struct fx *f)
+plan_pending(struct notify_fx *f)
 {
 	struct notify_apply_stats st = {0};
 	unsigned n = 0;
@@ -151,7 +112,7 @@ plan_pending(struct fx *f)
 }
 
 static unsigned
-fallback(struct fx *f, struct notify_apply_stats *st)
+fallback(struct notify_fx *f, struct notify_apply_stats *st)
 {
 	unsigned n = 0;
 	struct err e;
@@ -164,14 +125,14 @@ fallback(struct fx *f, struct notify_apply_stats *st)
 }
 
 static int64_t
-sent_id(struct fx *f, const char *rcpt)
+sent_id(struct notify_fx *f, const char *rcpt)
 {
 	return q(f, "SELECT id FROM notify_sent WHERE recipient = ?", rcpt);
 }
 
 /* The queue gives up on a recipient as hisp/queue.c records it. */
 static void
-queue_fails(struct fx *f, const char *rcpt)
+queue_fails(struct notify_fx *f, const char *rcpt)
 {
 	exec(f, "UPDATE queue_rcpt SET state = 'failed', status = '5.1.1',"
 	    " reason = 'User unknown' WHERE rcpt = ?", rcpt);
@@ -215,7 +176,7 @@ test_notify_fallback_pick_skips_tried_targets(void **state)
 static void
 test_notify_fallback_queue_failure_goes_to_rank_two_once(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	int64_t failed;
 
@@ -271,7 +232,7 @@ test_notify_fallback_queue_failure_goes_to_rank_two_once(void **state)
 }
 
 static void
-text_of(struct fx *f, const char *sql, const char *arg, char *dst,
+text_of(struct notify_fx *f, const char *sql, const char *arg, char *dst,
     size_t size)
 {
 	struct store_stmt *st;
@@ -293,7 +254,7 @@ test_notify_fallback_failed_and_missing_mdns_fall_back(void **state)
 {
 	static const char *const causes[] = {"cause=mdn_failed",
 	    "cause=mdn_timeout"};
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct track_opts o = {60, 60};
 
 	for (int i = 0; i < 2; i++) {
@@ -350,7 +311,7 @@ test_notify_fallback_failed_and_missing_mdns_fall_back(void **state)
 static void
 test_notify_fallback_mllp_failure_goes_to_next_listener(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "M1", "A01", "V300");
@@ -386,7 +347,7 @@ test_notify_fallback_mllp_failure_goes_to_next_listener(void **state)
 static void
 test_notify_fallback_without_further_target_is_exhausted(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	int64_t before;
 
@@ -421,16 +382,8 @@ static const struct notify_fixture_table dir_digest_csv[] = {
 static int
 setup_digest(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char path[512];
-
-	f->dir = testlib_tmpdir();
-	f->s = notify_fixture_open(f->dir, path, sizeof(path), acrs_csv,
-	    TODAY, dir_digest_csv,
+	*state = notify_fx_new(acrs_csv, TODAY, dir_digest_csv,
 	    sizeof(dir_digest_csv) / sizeof(dir_digest_csv[0]));
-	notify_config_defaults(&f->set);
-	f->mt = acrs_matcher_new(f->s, &f->set.acrs);
-	*state = f;
 	return 0;
 }
 
@@ -439,7 +392,7 @@ setup_digest(void **state)
 static void
 test_notify_fallback_failed_digest_falls_back_per_entry(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_digest_set *set = NULL;
 	struct notify_apply_stats st;
 	struct err e;
@@ -486,7 +439,7 @@ test_notify_fallback_failed_digest_falls_back_per_entry(void **state)
 static void
 test_notify_fallback_plan_applied_twice_sends_once(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_fallback_plan *p = NULL, *again = NULL;
 	struct notify_apply_stats st = {0};
 	int64_t failed;
@@ -526,7 +479,7 @@ test_notify_fallback_plan_applied_twice_sends_once(void **state)
 static void
 test_notify_fallback_rank_two_failing_goes_nowhere_else(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "E1", "A01", "V600");
@@ -548,7 +501,7 @@ test_notify_fallback_rank_two_failing_goes_nowhere_else(void **state)
 static void
 test_notify_fallback_retraction_reaches_rank_two_once(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	int64_t fb;
 

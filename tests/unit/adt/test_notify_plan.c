@@ -48,76 +48,36 @@ static const struct notify_fixture_table dir_csv[] = {
 	    "1333333338,\"A01,A03\",*,hl7,realtime\n"},
 };
 
-struct fx {
-	char *dir;
-	struct store *s;
-	struct acrs_matcher *mt;
-	struct notify_settings set;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char path[512];
-
-	f->dir = testlib_tmpdir();
-	f->s = notify_fixture_open(f->dir, path, sizeof(path), acrs_csv,
-	    TODAY, dir_csv, sizeof(dir_csv) / sizeof(dir_csv[0]));
-	notify_config_defaults(&f->set);
-	f->mt = acrs_matcher_new(f->s, &f->set.acrs);
-	*state = f;
+	*state = notify_fx_new(acrs_csv, TODAY, dir_csv,
+	    sizeof(dir_csv) / sizeof(dir_csv[0]));
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	acrs_matcher_free(&f->mt);
-	store_free(&f->s);
-	testlib_rmtree(f->dir);
-	free(f->dir);
-	free(f);
+	notify_fx_free(*state);
 	return 0;
 }
 
 static void
-add_adt(struct fx *f, const char *cid, const char *event, const char *proc,
-    const char *visit, const char *extra)
+add_adt(struct notify_fx *f, const char *cid, const char *event,
+    const char *proc, const char *visit, const char *extra)
 {
-	char text[2048];
-	struct err e;
-
-	str_fmt(text, sizeof(text),
-	    "MSH|^~\\&|EHR|HOSP|DG|DG|20261120120000||ADT^%s^ADT_A01|%s|%s|"
-	    "2.5.1\rEVN|%s|20261120120000\r"
-	    "PID|1||G1^^^CLINIC^MR||DOE^JANE||19800101|F|||12 MAIN ST^^"
-	    "LANSING^MI^48906\r"
-	    "PV1|1|I|ICU^1^2^HOSP||||1234567893^SMITH^JANE||||||||||||%s\r%s",
-	    event, cid, proc, event, visit, extra);
-	if (store_run(f->s, &e, "INSERT INTO adt_event (received, channel,"
-	    " sender, facility, control_id, msg_type, event, processing_id,"
-	    " size, raw, state_changed) VALUES (?, 'cli', 'test', 'HOSP', ?,"
-	    " 'ADT', ?, ?, ?, ?, ?)", "IsssIbI", NOW_MS, cid, event, proc,
-	    (int64_t)strlen(text), text, strlen(text), NOW_MS) != 0)
-		fail_msg("insert: %s", e.msg);
+	notify_fixture_add_adt(f->s, NOW_MS, cid, event, proc, visit, extra);
 }
 
 static int64_t
-count(struct fx *f, const char *sql, const char *arg)
+count(struct notify_fx *f, const char *sql, const char *arg)
 {
-	int64_t v = -1;
-	struct err e;
-
-	if (store_query_int(f->s, &v, &e, sql, arg ? "s" : "", arg) < 0)
-		fail_msg("%s: %s", sql, e.msg);
-	return v;
+	return notify_fixture_count(f->s, sql, arg);
 }
 
 static void
-run(struct fx *f, unsigned want_n, struct notify_apply_stats *st)
+run(struct notify_fx *f, unsigned want_n, struct notify_apply_stats *st)
 {
 	unsigned n = 0;
 	struct err e;
@@ -132,7 +92,7 @@ run(struct fx *f, unsigned want_n, struct notify_apply_stats *st)
 static void
 test_notify_plan_a01_reaches_each_member_once(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "C1", "A01", "P", "V100", "");
@@ -165,7 +125,7 @@ test_notify_plan_a01_reaches_each_member_once(void **state)
 static void
 test_notify_plan_restricted_consent_withholds_sensitive_events(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "C3", "A01", "P", "V200",
@@ -183,7 +143,7 @@ test_notify_plan_restricted_consent_withholds_sensitive_events(void **state)
 static void
 test_notify_plan_a11_retracts_what_was_sent(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "C1", "A01", "P", "V100", "");
@@ -204,7 +164,7 @@ test_notify_plan_a11_retracts_what_was_sent(void **state)
 static void
 test_notify_plan_test_traffic_never_reaches_production(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "T1", "A01", "T", "V300", "");
@@ -225,7 +185,7 @@ test_notify_plan_test_traffic_never_reaches_production(void **state)
 static void
 test_notify_plan_a08_goes_only_to_subscribers(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 
 	add_adt(f, "C6", "A08", "P", "V100", "");
@@ -238,7 +198,7 @@ test_notify_plan_a08_goes_only_to_subscribers(void **state)
 static void
 test_notify_plan_unknown_patient_notifies_nobody(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	char text[1024];
 	struct err e;
@@ -259,7 +219,7 @@ test_notify_plan_unknown_patient_notifies_nobody(void **state)
 static void
 test_notify_plan_digest_gathers_the_day_into_one_message(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	unsigned n = 0;
 	struct err e;
@@ -297,7 +257,7 @@ test_notify_plan_digest_gathers_the_day_into_one_message(void **state)
 static void
 test_notify_plan_a40_links_identities_and_never_fans_out(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	const char *a40 = "MSH|^~\\&|EHR|HOSP|DG|DG|20261120||ADT^A40^ADT_A39|"
 	    "M1|P|2.5.1\rEVN|A40|20261120\rPID|1||N77^^^HOSP2^MR||SMITH^JO||"
@@ -328,7 +288,7 @@ test_notify_plan_a40_links_identities_and_never_fans_out(void **state)
 static void
 test_notify_plan_possible_match_is_held_for_review_not_sent(void **state)
 {
-	struct fx *f = *state;
+	struct notify_fx *f = *state;
 	struct notify_apply_stats st;
 	/* Same family, birth date and address, another first name (a twin):
 	 * at most a possible match. */
