@@ -53,7 +53,9 @@ def frame(msg):
 
 class MllpReceiver:
     """A test MLLP listener on loopback: every message is parsed with
-    python3-hl7, kept, and answered AA (MSA-2 = its MSH-10)."""
+    python3-hl7, kept, and answered with the MSA-1 code answer() gives
+    (AA here; a subclass may answer otherwise, or None for no answer),
+    MSA-2 = its MSH-10."""
 
     def __init__(self, procs=None):
         self.sock = socket.socket()
@@ -94,10 +96,17 @@ class MllpReceiver:
                     m = hl7.parse(body)
                     with self.lock:
                         self.messages.append(m)
+                        code = self.answer(m)
+                    if code is None:
+                        continue
                     cid = str(m.segment("MSH")[10])
                     ack = ("MSH|^~\\&|RCV|RCV|DG|DG|20261101||ACK^A01^ACK|K%s|P|2.5.1\r"
-                           "MSA|AA|%s\r" % (cid, cid))
+                           "MSA|%s|%s\r" % (cid, code, cid))
                     c.sendall(frame(ack))
+
+    def answer(self, m):
+        """MSA-1 for message m (called under self.lock), None: no answer."""
+        return "AA"
 
     def got(self):
         with self.lock:

@@ -28,27 +28,8 @@ class Answering(nu.MllpReceiver):
         self.code = code
         super().__init__()
 
-    def _conn(self, c):
-        buf = b""
-        with c:
-            while True:
-                try:
-                    d = c.recv(65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                buf += d
-                while nu.SB in buf and nu.EB in buf:
-                    start = buf.index(nu.SB)
-                    end = buf.index(nu.EB, start)
-                    m = hl7.parse(buf[start + 1:end].decode())
-                    buf = buf[end + 2:]
-                    with self.lock:
-                        self.messages.append(m)
-                    cid = str(m.segment("MSH")[10])
-                    c.sendall(nu.frame("MSH|^~\\&|R|R|DG|DG|20261101||ACK^A01^ACK|K%s|P|2.5.1\r"
-                                       "MSA|%s|%s\r" % (cid, self.code, cid)))
+    def answer(self, m):
+        return self.code
 
 
 def trace(gw, control_id):
