@@ -15,14 +15,8 @@
 #include "core/store.h"
 #include "core/xmalloc.h"
 #include "tests/lib/testlib.h"
+#include "tests/unit/adt/intake_fixture.h"
 
-struct fixture {
-	char *dir;
-	char *db;
-	struct store_writer *w;
-	struct intake *in;
-	struct store *reader;
-};
 
 struct outcome {
 	enum ack_code outcome;
@@ -38,20 +32,9 @@ struct outcome {
 static int
 setup(void **state)
 {
-	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct store_writer_opts wo = {0};
-	struct intake_opts io = {0};
-	struct err e = {0};
+	struct intake_fx *f = xcalloc(1, sizeof(*f));
 
-	f->dir = testlib_tmpdir();
-	f->db = xasprintf("%s/t.db", f->dir);
-	if (store_writer_new(f->db, &wo, &f->w, &e) != 0)
-		fail_msg("writer: %s", e.msg);
-	io.writer = f->w;
-	io.ack_mode = ACK_MODE_AUTO;
-	f->in = intake_new(&io);
-	if (store_open(f->db, 0, &f->reader, &e) != 0)
-		fail_msg("store: %s", e.msg);
+	intake_fx_init(f);
 	*state = f;
 	return 0;
 }
@@ -59,15 +42,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	store_free(&f->reader);
-	store_writer_free(&f->w);
-	intake_free(&f->in);
-	testlib_rmtree(f->dir);
-	free(f->dir);
-	free(f->db);
-	free(f);
+	intake_fx_release(*state);
+	free(*state);
 	return 0;
 }
 
@@ -88,7 +64,7 @@ on_done(void *arg, const struct intake_result *r)
 }
 
 static void
-submit(struct fixture *f, const void *p, size_t n, struct outcome *o)
+submit(struct intake_fx *f, const void *p, size_t n, struct outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	buf_init(&o->ack, BUF_UNLIMITED);
@@ -110,7 +86,7 @@ read_rel(const char *rel, size_t *n_r)
 }
 
 static int64_t
-count_rows(struct fixture *f)
+count_rows(struct intake_fx *f)
 {
 	int64_t v = -1;
 	struct err e = {0};
@@ -123,7 +99,7 @@ count_rows(struct fixture *f)
 static void
 test_intake_stores_valid_adt_and_answers_aa(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	size_t n;
 	char *msg = read_rel("../shared/data/hl7/ADT-A01-01.hl7", &n);
 	struct outcome o;
@@ -153,7 +129,7 @@ test_intake_stores_valid_adt_and_answers_aa(void **state)
 static void
 test_intake_duplicate_is_answered_aa_and_stored_once(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	size_t n;
 	char *msg = read_rel("tests/data/hl7/adt_a03_251.hl7", &n);
 	struct outcome o;
@@ -180,7 +156,7 @@ test_intake_duplicate_is_answered_aa_and_stored_once(void **state)
 static void
 test_intake_invalid_content_gets_ae_and_is_not_stored(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	static const char *files[] = {"tests/data/hl7/malformed/bad_dob.hl7",
 	    "tests/data/hl7/malformed/no_msh.hl7",
 	    "tests/data/hl7/malformed/bad_delims.hl7",
@@ -212,7 +188,7 @@ test_intake_invalid_content_gets_ae_and_is_not_stored(void **state)
 static void
 test_intake_unparseable_message_err_code_matches_cause(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	static const struct {
 		const char *file;   /* or text */
 		const char *text;
@@ -272,7 +248,7 @@ test_intake_unparseable_message_err_code_matches_cause(void **state)
 static void
 test_intake_store_failure_gets_ar_then_resend_succeeds(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	size_t n;
 	char *msg = read_rel("tests/data/hl7/adt_a08_251.hl7", &n);
 	struct outcome o;
@@ -298,7 +274,7 @@ test_intake_store_failure_gets_ar_then_resend_succeeds(void **state)
 static void
 test_intake_batch_gets_batch_of_acks(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	size_t n;
 	char *msg = read_rel("tests/data/hl7/batch.hl7", &n);
 	struct outcome o;
@@ -319,7 +295,7 @@ test_intake_batch_gets_batch_of_acks(void **state)
 static void
 test_intake_never_acknowledges_an_ack(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	static const char ack[] = "MSH|^~\\&|A|B|C|D|2025||ACK^A01^ACK|X|P|2.5"
 	    "\rMSA|AA|Y\r";
 	struct outcome o;
@@ -350,7 +326,7 @@ on_row(void *arg, const struct intake_row *r)
 static void
 test_intake_lists_and_moves_state(void **state)
 {
-	struct fixture *f = *state;
+	struct intake_fx *f = *state;
 	size_t n;
 	char *msg = read_rel("tests/data/hl7/adt_a40_251.hl7", &n);
 	struct outcome o;

@@ -17,6 +17,7 @@
 #include "gateway/direct_intake.h"
 #include "smime/mime.h"
 #include "tests/lib/testlib.h"
+#include "tests/unit/adt/intake_fixture.h"
 
 /* Two valid ADTs with different MSH-10 (segments end in CR). */
 static const char adt1[] =
@@ -185,11 +186,7 @@ test_direct_intake_walk_decodes_base64_parts(void **state)
 
 /* The hook, over a real store and intake. */
 struct fixture {
-	char *dir;
-	char *db;
-	struct store_writer *w;
-	struct intake *in;
-	struct store *reader;
+	struct intake_fx x;
 	struct direct_intake di;
 };
 
@@ -197,19 +194,9 @@ static int
 setup(void **state)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	struct intake_opts io = {0};
-	struct err e = {0};
 
-	f->dir = testlib_tmpdir();
-	f->db = xasprintf("%s/t.db", f->dir);
-	if (store_writer_new(f->db, NULL, &f->w, &e) != 0)
-		fail_msg("writer: %s", e.msg);
-	io.writer = f->w;
-	io.ack_mode = ACK_MODE_AUTO;
-	f->in = intake_new(&io);
-	if (store_open(f->db, 0, &f->reader, &e) != 0)
-		fail_msg("store: %s", e.msg);
-	f->di.intake = f->in;
+	intake_fx_init(&f->x);
+	f->di.intake = f->x.in;
 	f->di.hisp = NULL;
 	f->di.send_ack = true;
 	*state = f;
@@ -221,12 +208,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	store_free(&f->reader);
-	store_writer_free(&f->w);
-	intake_free(&f->in);
-	testlib_rmtree(f->dir);
-	free(f->dir);
-	free(f->db);
+	intake_fx_release(&f->x);
 	free(f);
 	return 0;
 }
@@ -237,7 +219,7 @@ count_rows(struct fixture *f)
 	int64_t n = -1;
 	struct err e = {0};
 
-	if (store_query_int(f->reader, &n, &e,
+	if (store_query_int(f->x.reader, &n, &e,
 	    "SELECT count(*) FROM adt_event", "") != 1)
 		fail_msg("count: %s", e.msg);
 	return n;
@@ -255,7 +237,7 @@ test_direct_intake_hook_retries_message_when_one_part_failed_to_store(
 
 	build_message(&m, hl7, 2);
 	/* The first part's commit fails; the second is stored. */
-	assert_int_equal(store_fault_inject(store_writer_store(f->w), "ioerr",
+	assert_int_equal(store_fault_inject(store_writer_store(f->x.w), "ioerr",
 	    1), 0);
 	rc = direct_intake_hook(&f->di, "adt@b.test", "h@a.test", m.data, m.len,
 	    &e);
