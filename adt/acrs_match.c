@@ -370,14 +370,6 @@ static const struct {
 	{ACRS_MATCH_READ, ACRS_MATCH_READ_SQL(ACRS_MATCH_Q64)},
 };
 
-static void
-acrs_match_col(struct store_stmt *st, int col, char *dst, size_t size)
-{
-	const char *v = store_col_text(st, col);
-
-	str_lcpy(dst, v != NULL ? v : "", size);
-}
-
 static int
 acrs_match_read(struct acrs_matcher *m, const int64_t *ids, size_t n,
     struct err *e)
@@ -405,15 +397,15 @@ acrs_match_read(struct acrs_matcher *m, const int64_t *ids, size_t n,
 		c = &m->cands[m->n_cands++];
 		memset(c, 0, sizeof(*c));
 		c->id = store_col_int(st, 0);
-		acrs_match_col(st, 1, c->submitter, sizeof(c->submitter));
-		acrs_match_col(st, 2, c->last, sizeof(c->last));
-		acrs_match_col(st, 3, c->first, sizeof(c->first));
+		store_col_copy(st, 1, c->submitter, sizeof(c->submitter));
+		store_col_copy(st, 2, c->last, sizeof(c->last));
+		store_col_copy(st, 3, c->first, sizeof(c->first));
 		c->dob = (int32_t)store_col_int(st, 4);
 		sex = store_col_text(st, 5);
 		c->sex = sex != NULL && sex[0] != '\0' ? sex[0] : 'U';
-		acrs_match_col(st, 6, c->street, sizeof(c->street));
-		acrs_match_col(st, 7, c->city, sizeof(c->city));
-		acrs_match_col(st, 8, c->zip5, sizeof(c->zip5));
+		store_col_copy(st, 6, c->street, sizeof(c->street));
+		store_col_copy(st, 7, c->city, sizeof(c->city));
+		store_col_copy(st, 8, c->zip5, sizeof(c->zip5));
 	}
 	store_stmt_done(st);
 	return rc == -1 ? -1 : 0;

@@ -565,14 +565,6 @@ acrs_store_by_key(struct store *s, int which, int64_t key, int max,
 	    n_r, e);
 }
 
-static void
-acrs_store_col(struct store_stmt *st, int col, char *dst, size_t size)
-{
-	const char *v = store_col_text(st, col);
-
-	str_lcpy(dst, v != NULL ? v : "", size);
-}
-
 #define SQL_CAND_COLS "p.id, s.name, p.patient_id, p.id_type, p.authority, " \
 	"p.last, p.first, p.middle, p.suffix, p.dob, p.sex, p.street, " \
 	"p.city, p.state, p.zip5, p.phone, p.ssn4 FROM acrs_patient p JOIN " \
@@ -584,23 +576,23 @@ acrs_store_read_cand(struct store_stmt *st, struct acrs_cand *c)
 	const char *sex;
 
 	c->id = store_col_int(st, 0);
-	acrs_store_col(st, 1, c->submitter, sizeof(c->submitter));
-	acrs_store_col(st, 2, c->patient_id, sizeof(c->patient_id));
-	acrs_store_col(st, 3, c->id_type, sizeof(c->id_type));
-	acrs_store_col(st, 4, c->authority, sizeof(c->authority));
-	acrs_store_col(st, 5, c->last, sizeof(c->last));
-	acrs_store_col(st, 6, c->first, sizeof(c->first));
-	acrs_store_col(st, 7, c->middle, sizeof(c->middle));
-	acrs_store_col(st, 8, c->suffix, sizeof(c->suffix));
+	store_col_copy(st, 1, c->submitter, sizeof(c->submitter));
+	store_col_copy(st, 2, c->patient_id, sizeof(c->patient_id));
+	store_col_copy(st, 3, c->id_type, sizeof(c->id_type));
+	store_col_copy(st, 4, c->authority, sizeof(c->authority));
+	store_col_copy(st, 5, c->last, sizeof(c->last));
+	store_col_copy(st, 6, c->first, sizeof(c->first));
+	store_col_copy(st, 7, c->middle, sizeof(c->middle));
+	store_col_copy(st, 8, c->suffix, sizeof(c->suffix));
 	c->dob = (int32_t)store_col_int(st, 9);
 	sex = store_col_text(st, 10);
 	c->sex = sex != NULL && sex[0] != '\0' ? sex[0] : 'U';
-	acrs_store_col(st, 11, c->street, sizeof(c->street));
-	acrs_store_col(st, 12, c->city, sizeof(c->city));
-	acrs_store_col(st, 13, c->state, sizeof(c->state));
-	acrs_store_col(st, 14, c->zip5, sizeof(c->zip5));
-	acrs_store_col(st, 15, c->phone, sizeof(c->phone));
-	acrs_store_col(st, 16, c->ssn4, sizeof(c->ssn4));
+	store_col_copy(st, 11, c->street, sizeof(c->street));
+	store_col_copy(st, 12, c->city, sizeof(c->city));
+	store_col_copy(st, 13, c->state, sizeof(c->state));
+	store_col_copy(st, 14, c->zip5, sizeof(c->zip5));
+	store_col_copy(st, 15, c->phone, sizeof(c->phone));
+	store_col_copy(st, 16, c->ssn4, sizeof(c->ssn4));
 }
 
 int
@@ -617,7 +609,7 @@ acrs_store_submitter_of(struct store *s, int64_t id, char *name,
 	store_bind_int(st, 1, id);
 	rc = store_step(st, e);
 	if (rc == 1)
-		acrs_store_col(st, 0, name, size);
+		store_col_copy(st, 0, name, size);
 	store_stmt_done(st);
 	return rc;
 }
@@ -771,17 +763,17 @@ acrs_store_team(struct store *s, int64_t id, int32_t today,
 
 		memset(&m, 0, sizeof(m));
 		m.patient = id;
-		acrs_store_col(st, 0, m.npi, sizeof(m.npi));
+		store_col_copy(st, 0, m.npi, sizeof(m.npi));
 		m.rel = acrs_file_rel_parse(rel != NULL ? rel : "");
-		acrs_store_col(st, 2, m.provider_name, sizeof(m.provider_name));
-		acrs_store_col(st, 3, m.organization, sizeof(m.organization));
+		store_col_copy(st, 2, m.provider_name, sizeof(m.provider_name));
+		store_col_copy(st, 3, m.organization, sizeof(m.organization));
 		m.last_seen = (int32_t)store_col_int(st, 4);
 		m.start_date = (int32_t)store_col_int(st, 5);
 		m.end_date = (int32_t)store_col_int(st, 6);
 		m.restricted = store_col_int(st, 7) != 0;
-		acrs_store_col(st, 8, m.submitter, sizeof(m.submitter));
-		acrs_store_col(st, 9, m.patient_id, sizeof(m.patient_id));
-		acrs_store_col(st, 10, m.id_type, sizeof(m.id_type));
+		store_col_copy(st, 8, m.submitter, sizeof(m.submitter));
+		store_col_copy(st, 9, m.patient_id, sizeof(m.patient_id));
+		store_col_copy(st, 10, m.id_type, sizeof(m.id_type));
 		m.active = acrs_store_active(m.rel, m.last_seen, m.start_date,
 		    m.end_date, today, cutoff);
 		if (!m.active && !all)

@@ -102,14 +102,6 @@ struct fb_row {
 	char fallback[16];
 };
 
-static const char *
-fb_col(struct store_stmt *st, int i)
-{
-	const char *s = store_col_text(st, i);
-
-	return s != NULL ? s : "";
-}
-
 /* 1 found, 0 not, -1 error. */
 static int
 fb_row_get(struct store *s, int64_t id, struct fb_row *r, struct err *e)
@@ -128,15 +120,14 @@ fb_row_get(struct store *s, int64_t id, struct fb_row *r, struct err *e)
 	if (rc == 1) {
 		r->adt = store_col_int(st, 0);
 		r->retracts = store_col_int(st, 1);
-		str_lcpy(r->visit, fb_col(st, 2), sizeof(r->visit));
-		str_lcpy(r->event, fb_col(st, 3), sizeof(r->event));
-		str_lcpy(r->recipient, fb_col(st, 4), sizeof(r->recipient));
-		str_lcpy(r->kind, fb_col(st, 5), sizeof(r->kind));
-		str_lcpy(r->npis, fb_col(st, 6), sizeof(r->npis));
-		str_lcpy(r->patient_ids, fb_col(st, 7),
-		    sizeof(r->patient_ids));
-		str_lcpy(r->reason, fb_col(st, 8), sizeof(r->reason));
-		str_lcpy(r->fallback, fb_col(st, 9), sizeof(r->fallback));
+		store_col_copy(st, 2, r->visit, sizeof(r->visit));
+		store_col_copy(st, 3, r->event, sizeof(r->event));
+		store_col_copy(st, 4, r->recipient, sizeof(r->recipient));
+		store_col_copy(st, 5, r->kind, sizeof(r->kind));
+		store_col_copy(st, 6, r->npis, sizeof(r->npis));
+		store_col_copy(st, 7, r->patient_ids, sizeof(r->patient_ids));
+		store_col_copy(st, 8, r->reason, sizeof(r->reason));
+		store_col_copy(st, 9, r->fallback, sizeof(r->fallback));
 	}
 	store_stmt_done(st);
 	return rc;
@@ -182,8 +173,10 @@ fb_tried(struct store *s, const struct fb_row *r, char ***v_r, size_t *n_r,
 		return -1;
 	store_bindv(st, "ssi", r->visit, r->event, FB_TRIED_MAX);
 	while ((rc = store_step(st, e)) == 1) {
+		const char *rcpt = store_col_text(st, 0);
+
 		*v_r = xreallocarray(*v_r, *n_r + 1, sizeof(**v_r));
-		(*v_r)[(*n_r)++] = xstrdup(fb_col(st, 0));
+		(*v_r)[(*n_r)++] = xstrdup(rcpt != NULL ? rcpt : "");
 	}
 	store_stmt_done(st);
 	return rc < 0 ? -1 : 0;

@@ -384,6 +384,14 @@ store_col_text(struct store_stmt *st, int col)
 	return (const char *)sqlite3_column_text(st->st, col);
 }
 
+void
+store_col_copy(struct store_stmt *st, int col, char *dst, size_t size)
+{
+	const char *v = store_col_text(st, col);
+
+	str_lcpy(dst, v != NULL ? v : "", size);
+}
+
 const void *
 store_col_blob(struct store_stmt *st, int col, size_t *n_r)
 {
@@ -702,11 +710,8 @@ store_pragma_text(struct store *s, const char *sql, char *dst, size_t size,
 	if (st == NULL)
 		return -1;
 	rc = store_step(st, e);
-	if (rc == 1) {
-		const char *v = store_col_text(st, 0);
-
-		str_lcpy(dst, v != NULL ? v : "", size);
-	}
+	if (rc == 1)
+		store_col_copy(st, 0, dst, size);
 	store_stmt_done(st);
 	return rc == -1 ? -1 : 0;
 }

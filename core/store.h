@@ -91,6 +91,9 @@ int store_step(struct store_stmt *st, struct err *e);
 int64_t store_col_int(struct store_stmt *st, int col);
 /* NULL when the column is NULL. Borrowed until the next step or done. */
 const char *store_col_text(struct store_stmt *st, int col);
+/* The column's text copied into dst (size bytes, truncated), "" when it
+ * is NULL. */
+void store_col_copy(struct store_stmt *st, int col, char *dst, size_t size);
 const void *store_col_blob(struct store_stmt *st, int col, size_t *n_r);
 bool store_col_null(struct store_stmt *st, int col);
 /* Resets the statement and clears its bindings. Accepts NULL. */
