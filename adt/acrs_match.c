@@ -337,10 +337,9 @@ acrs_match_keep(void *arg, const char *last, const char *first)
 	    acrs_norm_jw(q->last, first));
 }
 
-/* The DOB block as acrs_store_block() reads it with a keep function (the
- * same candidates: the names checked from the index, which covers them,
- * in index order up to max rows, at most ACRS_MATCH_DOB_KEPT of them
- * kept), but the rows kept are read up to ACRS_MATCH_READ at a time (in
+/* The DOB block with the names checked first (from the index, which
+ * covers them, in index order up to max rows, at most ACRS_MATCH_DOB_KEPT
+ * of them kept); the rows kept are read up to ACRS_MATCH_READ at a time (in
  * one statement: far fewer instructions than one each), and only
  * the columns that acrs_match_score() and acrs_match_exact() read (id,
  * submitter, names, DOB, sex, street, city, ZIP): the block is the large
@@ -453,9 +452,9 @@ acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
 {
 	int max = m->set->candidates_max;
 
-	m->n_cands = 0;
-	acrs_store_keep_fn *keep = dob_only ? NULL : acrs_match_keep;
 	void *arg = (void *)(uintptr_t)q;
+
+	m->n_cands = 0;
 
 	if (dob_only)
 		return acrs_store_block(m->s, ACRS_KEY_DOB, q->dob, max, NULL,
@@ -463,14 +462,14 @@ acrs_match_block(struct acrs_matcher *m, const struct acrs_cand *q,
 	if (acrs_match_block_dob(m, q, max, e) == -1)
 		return -1;
 	if (acrs_store_block(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
-	    q->last, q->first, q->sex), max, keep, arg, &m->cands,
+	    q->last, q->first, q->sex), max, acrs_match_keep, arg, &m->cands,
 	    &m->n_cands, &m->cap_cands, e) == -1 ||
 	    acrs_store_block(m->s, ACRS_KEY_NAME, acrs_norm_key_name(q->zip5,
-	    q->first, q->last, q->sex), max, keep, arg, &m->cands,
+	    q->first, q->last, q->sex), max, acrs_match_keep, arg, &m->cands,
 	    &m->n_cands, &m->cap_cands, e) == -1 ||
 	    acrs_store_block(m->s, ACRS_KEY_PHONE, acrs_norm_key_phone(
-	    q->phone, q->dob), max, keep, arg, &m->cands, &m->n_cands,
-	    &m->cap_cands, e) == -1)
+	    q->phone, q->dob), max, acrs_match_keep, arg, &m->cands,
+	    &m->n_cands, &m->cap_cands, e) == -1)
 		return -1;
 	return 0;
 }

@@ -639,55 +639,6 @@ acrs_store_cand(struct store *s, int64_t id, struct acrs_cand *c,
 	return rc;
 }
 
-/* The DOB block is the large one: its index covers the names, so the
- * names are checked from the index alone and only the rows kept are
- * read. */
-static int
-acrs_store_block_dob(struct store *s, int64_t dob, int max,
-    acrs_store_keep_fn *keep, void *arg, struct acrs_cand **c_r, size_t *n_r,
-    size_t *cap_r, struct err *e)
-{
-	struct store_stmt *st = store_prepare(s, "SELECT id, last, first FROM "
-	    "acrs_patient INDEXED BY acrs_patient_dob WHERE dob = ? LIMIT ?",
-	    e);
-	int64_t ids[256];
-	size_t n = 0;
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	store_bind_int(st, 1, dob);
-	store_bind_int(st, 2, max);
-	while ((rc = store_step(st, e)) == 1) {
-		const char *ln = store_col_text(st, 1);
-		const char *fn = store_col_text(st, 2);
-		int64_t id = store_col_int(st, 0);
-		bool seen = false;
-
-		if (!keep(arg, ln != NULL ? ln : "", fn != NULL ? fn : ""))
-			continue;
-		for (size_t i = 0; i < *n_r && !seen; i++)
-			seen = (*c_r)[i].id == id;
-		if (!seen && n < sizeof(ids) / sizeof(ids[0]))
-			ids[n++] = id;
-	}
-	store_stmt_done(st);
-	if (rc == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (*n_r == *cap_r) {
-			*cap_r = *cap_r ? *cap_r * 2 : 64;
-			*c_r = xreallocarray(*c_r, *cap_r, sizeof(**c_r));
-		}
-		rc = acrs_store_cand(s, ids[i], &(*c_r)[*n_r], e);
-		if (rc == -1)
-			return -1;
-		if (rc == 1)
-			(*n_r)++;
-	}
-	return 0;
-}
-
 int
 acrs_store_block(struct store *s, int which, int64_t key, int max,
     acrs_store_keep_fn *keep, void *arg, struct acrs_cand **c_r, size_t *n_r,
@@ -705,9 +656,6 @@ acrs_store_block(struct store *s, int which, int64_t key, int max,
 
 	if (key == 0 || which < 0 || which > 2)
 		return 0;
-	if (which == ACRS_KEY_DOB && keep != NULL)
-		return acrs_store_block_dob(s, key, max, keep, arg, c_r, n_r,
-		    cap_r, e);
 	if ((st = store_prepare(s, sql[which], e)) == NULL)
 		return -1;
 	store_bind_int(st, 1, key);

@@ -104,7 +104,6 @@ typedef bool acrs_store_keep_fn(void *arg, const char *last,
 int acrs_store_block(struct store *s, int which, int64_t key, int max,
     acrs_store_keep_fn *keep, void *arg, struct acrs_cand **c_r, size_t *n_r,
     size_t *cap_r, struct err *e);
-/* Reads one patient. 1 found, 0 gone, -1 error. */
 /* The submitter of patient row id, into name (size bytes): 1, 0 when
  * there is no such row, -1 (e). */
 int acrs_store_submitter_of(struct store *s, int64_t id, char *name,
