@@ -212,13 +212,6 @@ notify_plan_work(void *arg)
 			pl->status = -1;
 			return;
 		}
-		/* Every commit of the writer ends the page cache of a read
-		 * connection at its next snapshot, so each slice would read
-		 * its ACRS and directory pages again (a system call and a
-		 * copy each); mapped, they are only looked up again. Read
-		 * only: the writer's file access is unchanged. */
-		(void)store_exec(pl->rd, "PRAGMA mmap_size=1073741824",
-		    &pl->err);
 		pl->mt = acrs_matcher_new(pl->rd, &n->set.acrs);
 	}
 	/* One read transaction for the slice: one snapshot, and one lock
