@@ -685,21 +685,22 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 		bool nosender = direct && p->from[0] == '\0';
 		char detail[256], qid[QUEUE_ID_LEN + 1] = "";
 
-		/* The queue id is drawn first so that the row names it from
-		 * the start (one write to it, not an insert and an update). */
+		/* The queue id is drawn first so that the row is written
+		 * whole by its insert (no update after it). */
 		if (direct && !nosender)
 			queue_id_next(qid);
 		if (store_run(s, e, "INSERT OR IGNORE INTO notify_sent (adt,"
 		    " visit, event, recipient, kind, npis, patient_ids,"
-		    " message_id, queue_id, state, retracts, created, updated,"
-		    " next_try, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-		    " ?, ?, ?, ?, ?)", "Issssssssss" "IIIb", p->adt, p->visit,
-		    p->event, o->recipient, notify_kind_name(o->kind), o->npis,
+		    " message_id, queue_id, state, retracts, fallback_of,"
+		    " created, updated, next_try, payload) VALUES (?, ?, ?, ?,"
+		    " ?, ?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), ?, ?, ?, ?)",
+		    "Isssssssss" "IIIIIb", p->adt, p->visit, p->event,
+		    o->recipient, notify_kind_name(o->kind), o->npis,
 		    o->patient_ids, direct ? o->message_id : NULL,
 		    qid[0] != '\0' ? qid : NULL,
-		    nosender ? "failed" : direct ? "queued" : "pending", NULL,
-		    now_ms, now_ms,
-		    o->next_try, direct ? NULL : (const void *)o->body.data,
+		    nosender ? "failed" : direct ? "queued" : "pending",
+		    o->retracts, o->fallback_of, now_ms, now_ms, o->next_try,
+		    direct ? NULL : (const void *)o->body.data,
 		    direct ? (size_t)0 : o->body.len) != 0)
 			return -1;
 		if (store_changes(s) == 0) {
@@ -712,13 +713,6 @@ notify_plan_apply(struct store *s, const struct notify_plan *p,
 			continue;
 		}
 		int64_t row = store_last_rowid(s);
-		if (o->retracts != 0 && store_run(s, e, "UPDATE notify_sent SET"
-		    " retracts = ? WHERE id = ?", "II", o->retracts, row) != 0)
-			return -1;
-		if (o->fallback_of != 0 && store_run(s, e, "UPDATE notify_sent"
-		    " SET fallback_of = ? WHERE id = ?", "II", o->fallback_of,
-		    row) != 0)
-			return -1;
 		if (nosender) {
 			if (notify_plan_audit(s, p->adt, now_ms, "failed", NULL,
 			    o->recipient, "kind=direct reason=no_sender", e) != 0)
