@@ -86,12 +86,8 @@ direct_intake_walk(const uint8_t *msg, size_t len, direct_intake_part_fn *fn,
 }
 
 int
-direct_intake_decide(unsigned found, unsigned stored, unsigned invalid,
-    unsigned failed, bool *ack_r, struct err *e)
+direct_intake_decide(unsigned found, unsigned failed, struct err *e)
 {
-	(void)stored;
-	(void)invalid;
-	*ack_r = false;
 	if (found == 0)
 		return err_set(e, ERR_PERM, "no HL7 message in the message");
 	if (failed > 0) {
@@ -101,7 +97,6 @@ direct_intake_decide(unsigned found, unsigned stored, unsigned invalid,
 		return err_set(e, ERR_TEMP, "%u of %u HL7 messages could not "
 		    "be stored", failed, found);
 	}
-	*ack_r = true;
 	return 0;
 }
 
@@ -128,7 +123,6 @@ hook_part(void *arg, const char *content_type, const uint8_t *body, size_t n)
 	struct intake_walk *w = arg;
 
 	(void)content_type;
-	w->found++;
 	intake_submit_wait(w->di->intake, body, n, "direct", w->from,
 	    (int64_t)time(NULL) * 1000, walk_done, w);
 }
@@ -194,21 +188,19 @@ direct_intake_hook(void *arg, const char *rcpt, const char *from,
     const uint8_t *msg, size_t len, struct err *e)
 {
 	struct intake_walk w = {0};
-	bool ack;
 	int rc;
 
 	w.di = arg;
 	w.rcpt = rcpt;
 	w.from = from;
 	buf_init(&w.acks, 16 * 1024 * 1024);
-	(void)direct_intake_walk(msg, len, hook_part, &w);
-	rc = direct_intake_decide(w.found, w.stored, w.invalid, w.failed, &ack,
-	    e);
+	w.found = direct_intake_walk(msg, len, hook_part, &w);
+	rc = direct_intake_decide(w.found, w.failed, e);
 	log_info(NULL, "event=direct_intake to=<%s> from=<%s> hl7=%u stored=%u"
 	    " invalid=%u failed=%u result=%s", rcpt, from, w.found, w.stored,
 	    w.invalid, w.failed, rc == 0 ? "taken" : w.found == 0 ?
 	    "refused" : "retry");
-	if (rc == 0 && ack && w.di->send_ack && w.di->hisp != NULL &&
+	if (rc == 0 && w.di->send_ack && w.di->hisp != NULL &&
 	    w.acks.len > 0)
 		send_acks(&w, msg, len);
 	buf_release(&w.acks);

@@ -55,12 +55,10 @@ unsigned direct_intake_walk(const uint8_t *msg, size_t len,
     direct_intake_part_fn *fn, void *arg);
 
 /* The hook's answer for the outcome of a walk: found HL7 parts, of which
- * stored (newly or as duplicates), invalid (answered AE) and failed (not
- * stored: AR). 0: the message is taken, and *ack_r says whether the ACK
- * mail goes out (when there are ACKs to send). -1 with e and *ack_r false:
- * TEMP when failed > 0 (the whole message is retried and its retry sends
- * the ACK mail), PERM when found is 0. Pure. */
-int direct_intake_decide(unsigned found, unsigned stored, unsigned invalid,
-    unsigned failed, bool *ack_r, struct err *e);
+ * failed were not stored (AR). 0: the message is taken (and the ACK mail,
+ * if any, goes out). -1 with e: TEMP when failed > 0 (the whole message
+ * is retried, and the retry sends the ACK mail), PERM when found is 0.
+ * Pure. */
+int direct_intake_decide(unsigned found, unsigned failed, struct err *e);
 
 #endif

@@ -59,35 +59,32 @@ test_direct_intake_decide_retries_whenever_a_part_failed(void **state)
 		unsigned found, stored, invalid, failed;
 		int rc;
 		enum err_kind kind;
-		bool ack;
 	} cases[] = {
-		{0, 0, 0, 0, -1, ERR_PERM, false},
-		{1, 1, 0, 0, 0, ERR_NONE, true},
-		{2, 1, 1, 0, 0, ERR_NONE, true},
-		{1, 0, 1, 0, 0, ERR_NONE, true},
-		{1, 0, 0, 1, -1, ERR_TEMP, false},
-		{2, 1, 0, 1, -1, ERR_TEMP, false}, /* mixed: was taken */
-		{2, 0, 1, 1, -1, ERR_TEMP, false}, /* mixed: was taken */
-		{3, 1, 1, 1, -1, ERR_TEMP, false}, /* mixed: was taken */
-		{1, 0, 0, 0, 0, ERR_NONE, true},   /* an ACK: nothing to do */
+		{0, 0, 0, 0, -1, ERR_PERM},
+		{1, 1, 0, 0, 0, ERR_NONE},
+		{2, 1, 1, 0, 0, ERR_NONE},
+		{1, 0, 1, 0, 0, ERR_NONE},
+		{1, 0, 0, 1, -1, ERR_TEMP},
+		{2, 1, 0, 1, -1, ERR_TEMP}, /* mixed: was taken */
+		{2, 0, 1, 1, -1, ERR_TEMP}, /* mixed: was taken */
+		{3, 1, 1, 1, -1, ERR_TEMP}, /* mixed: was taken */
+		{1, 0, 0, 0, 0, ERR_NONE},  /* an ACK: nothing to do */
 	};
 	int bad = 0;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct err e = {0};
-		bool ack = !cases[i].ack;
-		int rc = direct_intake_decide(cases[i].found, cases[i].stored,
-		    cases[i].invalid, cases[i].failed, &ack, &e);
+		int rc = direct_intake_decide(cases[i].found,
+		    cases[i].failed, &e);
 
-		if (rc != cases[i].rc || e.kind != cases[i].kind ||
-		    ack != cases[i].ack) {
+		if (rc != cases[i].rc || e.kind != cases[i].kind) {
 			printf("case %zu (found=%u stored=%u invalid=%u "
-			    "failed=%u): got rc=%d kind=%s ack=%d, want rc=%d "
-			    "kind=%s ack=%d\n", i, cases[i].found,
-			    cases[i].stored, cases[i].invalid, cases[i].failed,
-			    rc, err_kind_name(e.kind), ack, cases[i].rc,
-			    err_kind_name(cases[i].kind), cases[i].ack);
+			    "failed=%u): got rc=%d kind=%s, want rc=%d "
+			    "kind=%s\n", i, cases[i].found, cases[i].stored,
+			    cases[i].invalid, cases[i].failed, rc,
+			    err_kind_name(e.kind), cases[i].rc,
+			    err_kind_name(cases[i].kind));
 			bad++;
 		}
 	}
