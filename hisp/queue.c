@@ -155,19 +155,23 @@ queue_insert_with(struct store *s, const struct queue_envelope *env,
 		mid = queue_message_id(body, len);
 	if (!drawn)
 		queue_id_next(id_r);
-again:
-	rc = store_run(s, e,
-	    "INSERT INTO queue_msg (id, direction, mail_from, message_id,"
-	    " size, body, auth_user, client, flags, received, expires)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	    "ssssIbssiII", id_r, queue_direction_name(env->direction),
-	    env->mail_from, env->message_id != NULL ? env->message_id : mid,
-	    (int64_t)len, body, len, env->auth_user, env->client,
-	    (int)env->flags, now, now + expires_s);
-	if (rc != 0 && e->kind == ERR_PERM && strstr(e->msg, "queue_msg.id") !=
-	    NULL && ++tries < 4) {
+	for (;;) {
+		rc = store_run(s, e,
+		    "INSERT INTO queue_msg (id, direction, mail_from,"
+		    " message_id, size, body, auth_user, client, flags,"
+		    " received, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		    " ?8, ?9, ?10, ?11) ON CONFLICT (id) DO NOTHING",
+		    "ssssIbssiII", id_r, queue_direction_name(env->direction),
+		    env->mail_from, env->message_id != NULL ? env->message_id :
+		    mid, (int64_t)len, body, len, env->auth_user, env->client,
+		    (int)env->flags, now, now + expires_s);
+		if (rc != 0 || store_changes(s) > 0)
+			break;
+		if (++tries == 4) {
+			rc = err_set(e, ERR_TEMP, "queue: no free queue id");
+			break;
+		}
 		queue_id_next(id_r); /* another process took this id */
-		goto again;
 	}
 	free(mid);
 	if (rc != 0)
