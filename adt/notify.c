@@ -22,7 +22,6 @@
 #include "hisp/hisp.h"
 #include "hisp/queue.h"
 
-#define NOTIFY_EXPIRE_S 432000 /* 5 days, like any queued message */
 #define NOTIFY_BATCH_MAX 1024
 
 #define NOTIFY_PLANNERS_MAX 16

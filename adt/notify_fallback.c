@@ -419,7 +419,7 @@ notify_fallback_run(struct store *s, const struct notify_settings *set,
 				notify_fallback_plan_free(&p);
 				return -1;
 			}
-			if (notify_fallback_apply(s, p, now_ms, 432000, stats,
+			if (notify_fallback_apply(s, p, now_ms, NOTIFY_EXPIRE_S, stats,
 			    e) != 0) {
 				store_rollback(s);
 				notify_fallback_plan_free(&p);
@@ -634,13 +634,6 @@ notify_fallback_new(struct loop *l, struct store_writer *w,
 	uv_unref((uv_handle_t *)&f->timer);
 	loop_on_stop(l, fb_stop, f);
 	return f;
-}
-
-void
-notify_fallback_kick(struct notify_fallback *f)
-{
-	if (f != NULL)
-		fb_round(f);
 }
 
 void

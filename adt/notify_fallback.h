@@ -99,8 +99,6 @@ struct notify_fallback *notify_fallback_new(struct loop *l,
     struct store_writer *w, const char *store_path,
     const struct notify_settings *set, int64_t expire_s, struct hisp *hisp,
     struct notify_mllp_client *mc);
-/* Loop thread: look for due fallbacks now. Accepts NULL. */
-void notify_fallback_kick(struct notify_fallback *f);
 /* After loop_free. Accepts NULL; clears *fp. */
 void notify_fallback_free(struct notify_fallback **fp);
 

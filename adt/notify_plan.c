@@ -875,7 +875,7 @@ notify_run_pending(struct store *s, struct acrs_matcher *mt,
 				notify_plan_free(&p);
 				return -1;
 			}
-			if (notify_plan_apply(s, p, now_ms, 432000, stats,
+			if (notify_plan_apply(s, p, now_ms, NOTIFY_EXPIRE_S, stats,
 			    e) != 0) {
 				store_rollback(s);
 				notify_plan_free(&p);

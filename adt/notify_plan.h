@@ -42,6 +42,9 @@ enum notify_kind {
 const char *notify_kind_name(enum notify_kind k);
 
 #define NOTIFY_LIST_MAX 1024
+/* How long a queued notification is tried: 5 days, like any queued
+ * message. */
+#define NOTIFY_EXPIRE_S 432000
 
 struct notify_out {
 	enum notify_kind kind;
