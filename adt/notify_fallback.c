@@ -73,22 +73,6 @@ notify_fallback_plan_free(struct notify_fallback_plan **pp)
 	*pp = NULL;
 }
 
-static void
-fb_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-fb_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	notify_plan_vaudit(p, step, npi, recipient, fmt, ap);
-	va_end(ap);
-}
-
 /* The failed notification. */
 struct fb_row {
 	int64_t adt, retracts;
@@ -229,7 +213,7 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		    &rt, e) != 0)
 			goto out;
 		if (rt.status != DIRECTORY_ROUTED) {
-			fb_audit(p, "exhausted", npi, NULL, "notification=%lld "
+			notify_plan_note(p, "exhausted", npi, NULL, "notification=%lld "
 			    "status=%s reason=%s", (long long)failed,
 			    directory_route_status_name(rt.status), rt.reason);
 			continue;
@@ -237,7 +221,7 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		i = notify_fallback_pick(&rt, (const char *const *)tried,
 		    ntried);
 		if (i < 0) {
-			fb_audit(p, "exhausted", npi, NULL, "notification=%lld "
+			notify_plan_note(p, "exhausted", npi, NULL, "notification=%lld "
 			    "reason=no_further_target targets=%zu",
 			    (long long)failed, rt.ntargets);
 			continue;
@@ -249,16 +233,16 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		notify_plan_list_add(o->npis, sizeof(o->npis), npi);
 		str_lcpy(o->patient_ids, r->patient_ids,
 		    sizeof(o->patient_ids));
-		fb_audit(p, "fallback", npi, t->address,
+		notify_plan_note(p, "fallback", npi, t->address,
 		    "from_notification=%lld endpoint=%lld rank=%d",
 		    (long long)failed, (long long)t->endpoint_id, t->rank);
-		fb_audit(p, "routed", npi, o->recipient, "kind=%s endpoint=%lld"
+		notify_plan_note(p, "routed", npi, o->recipient, "kind=%s endpoint=%lld"
 		    " rank=%d fallback_of=%lld%s", notify_kind_name(o->kind),
 		    (long long)t->endpoint_id, t->rank, (long long)failed,
 		    t->via_organization ? " via=organization" : "");
 	}
 	if (members == 0)
-		fb_audit(p, "exhausted", NULL, NULL, "notification=%lld "
+		notify_plan_note(p, "exhausted", NULL, NULL, "notification=%lld "
 		    "reason=no_members", (long long)failed);
 	rc = 0;
 out:
@@ -300,14 +284,14 @@ notify_fallback_plan(struct store *s, const struct notify_settings *set,
 	str_lcpy(p->event, r->event, sizeof(p->event));
 	notify_policy_digest(r->visit, p->visit_digest);
 	fb_cause(r, cause, sizeof(cause));
-	fb_audit(p, "failed", NULL, r->recipient, "kind=%s notification=%lld "
+	notify_plan_note(p, "failed", NULL, r->recipient, "kind=%s notification=%lld "
 	    "cause=%s", r->kind, (long long)failed, cause);
 	buf_init(&raw, HL7_MAX_BYTES);
 	rc = intake_get(s, r->adt, fb_adt_row, p, &raw, e);
 	if (rc < 0)
 		goto fail;
 	if (rc == 0 || hl7_parse(raw.data, raw.len, &m, &pe) != 0) {
-		fb_audit(p, "exhausted", NULL, NULL, "notification=%lld "
+		notify_plan_note(p, "exhausted", NULL, NULL, "notification=%lld "
 		    "reason=%s", (long long)failed,
 		    rc == 0 ? "no_adt" : "parse");
 		goto done;
@@ -346,7 +330,7 @@ fb_gave_up(int64_t failed, int64_t adt, const struct err *why)
 	fp->outcome = "exhausted";
 	fp->plan = xcalloc(1, sizeof(*fp->plan));
 	fp->plan->adt = adt;
-	fb_audit(fp->plan, "exhausted", NULL, NULL, "notification=%lld "
+	notify_plan_note(fp->plan, "exhausted", NULL, NULL, "notification=%lld "
 	    "reason=plan_error kind=%s", (long long)failed,
 	    err_kind_name(why->kind));
 	return fp;

@@ -72,9 +72,10 @@ notify_plan_is_retraction(const char *event)
 }
 
 void
-notify_plan_vaudit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, va_list ap)
+notify_plan_note(struct notify_plan *p, const char *step, const char *npi,
+    const char *recipient, const char *fmt, ...)
 {
+	va_list ap;
 	struct notify_audit_rec *a;
 
 	p->audits = xreallocarray(p->audits, p->n_audits + 1,
@@ -85,22 +86,8 @@ notify_plan_vaudit(struct notify_plan *p, const char *step, const char *npi,
 	str_lcpy(a->npi, npi != NULL ? npi : "", sizeof(a->npi));
 	str_lcpy(a->recipient, recipient != NULL ? recipient : "",
 	    sizeof(a->recipient));
-	vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
-}
-
-static void
-notify_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-notify_audit(struct notify_plan *p, const char *step, const char *npi,
-    const char *recipient, const char *fmt, ...)
-{
-	va_list ap;
-
 	va_start(ap, fmt);
-	notify_plan_vaudit(p, step, npi, recipient, fmt, ap);
+	vsnprintf(a->detail, sizeof(a->detail), fmt, ap);
 	va_end(ap);
 }
 
@@ -257,8 +244,8 @@ notify_next_digest(int64_t now_ms, int minute)
 }
 
 /* Composes o's body: the enriched HL7, and for Direct the whole message. */
-static int
-notify_compose_out(struct notify_plan *p, struct notify_out *o,
+int
+notify_plan_compose(struct notify_plan *p, struct notify_out *o,
     const struct hl7_msg *m, const void *raw, size_t n,
     const struct notify_settings *set, int retraction, int test,
     int64_t now_ms, struct err *e)
@@ -368,7 +355,7 @@ notify_plan_retract(struct store *s, struct notify_plan *p,
 	if (rc < 0)
 		return -1;
 	if (p->n_outs == first) {
-		notify_audit(p, "retract", NULL, NULL,
+		notify_plan_note(p, "retract", NULL, NULL,
 		    "nothing_sent cancels=%s", pol->cancels);
 		return 0;
 	}
@@ -376,12 +363,12 @@ notify_plan_retract(struct store *s, struct notify_plan *p,
 		struct notify_out *o = &p->outs[i];
 
 		/* A retraction of a digest entry goes as a digest entry. */
-		if (notify_compose_out(p, o, m, raw, n, set, 1, 0, now_ms,
+		if (notify_plan_compose(p, o, m, raw, n, set, 1, 0, now_ms,
 		    e) != 0)
 			return -1;
 		if (o->kind == NOTIFY_KIND_DIGEST)
 			o->next_try = now_ms; /* with the next digest check */
-		notify_audit(p, "retract", NULL, o->recipient,
+		notify_plan_note(p, "retract", NULL, o->recipient,
 		    "kind=%s cancels=%s retracts=%lld", notify_kind_name(o->kind),
 		    pol->cancels, (long long)o->retracts);
 	}
@@ -402,7 +389,7 @@ notify_plan_merge(struct store *s, struct notify_plan *p,
 	notify_path(m, "PID-3[1].1", new_id, sizeof(new_id));
 	notify_path(m, "PID-3[1].4.1", new_auth, sizeof(new_auth));
 	if (old_id[0] == '\0' || new_id[0] == '\0') {
-		notify_audit(p, "merge", NULL, NULL, "missing_identifier");
+		notify_plan_note(p, "merge", NULL, NULL, "missing_identifier");
 		return 0;
 	}
 	if (acrs_store_by_ident(s, old_id, old_auth, &ids, &n, e) != 0)
@@ -425,14 +412,14 @@ notify_plan_merge(struct store *s, struct notify_plan *p,
 		str_lcpy(l->patient_id, c.patient_id, sizeof(l->patient_id));
 	}
 	free(ids);
-	notify_audit(p, "merge", NULL, NULL, "patients=%zu links=%zu "
+	notify_plan_note(p, "merge", NULL, NULL, "patients=%zu links=%zu "
 	    "fanout=none", n, p->n_links);
 	return 0;
 }
 
 /* A recipient group: one notification per (kind, address). */
-static struct notify_out *
-notify_group(struct notify_plan *p, size_t first,
+struct notify_out *
+notify_plan_group(struct notify_plan *p, size_t first,
     const struct directory_target *t, int64_t now_ms)
 {
 	enum notify_kind k = t->kind == DIRECTORY_KIND_MLLP ?
@@ -465,7 +452,7 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 	if (acrs_match(mt, &person, notify_today(now_ms), p->control_id, &res,
 	    e) != 0)
 		return -1;
-	notify_audit(p, "match", NULL, NULL, "decision=%s score=%.2f "
+	notify_plan_note(p, "match", NULL, NULL, "decision=%s score=%.2f "
 	    "candidates=%zu hits=%zu team=%zu",
 	    acrs_match_decision_name(res.decision), res.best, res.candidates,
 	    res.n_hits, res.n_team);
@@ -480,7 +467,7 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 			r = &p->reviews[p->n_reviews++];
 			r->patient = res.hits[i].patient;
 			r->score = res.hits[i].score;
-			notify_audit(p, "held", NULL, NULL, "possible_match "
+			notify_plan_note(p, "held", NULL, NULL, "possible_match "
 			    "patient_row=%lld score=%.2f",
 			    (long long)r->patient, r->score);
 		}
@@ -506,7 +493,7 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 		if (seen)
 			continue;
 		if (mb->restricted && pol->sensitive) {
-			notify_audit(p, "suppressed", mb->npi, NULL,
+			notify_plan_note(p, "suppressed", mb->npi, NULL,
 			    "reason=consent_restricted rel=%s sensitive=%s",
 			    acrs_file_rel_name(mb->rel), pol->sensitive_why);
 			continue;
@@ -515,7 +502,7 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 		    pol->patient_class, &rt, e) != 0)
 			goto out;
 		if (rt.status != DIRECTORY_ROUTED) {
-			notify_audit(p, "unrouted", mb->npi, NULL,
+			notify_plan_note(p, "unrouted", mb->npi, NULL,
 			    "status=%s reason=%s rel=%s",
 			    directory_route_status_name(rt.status), rt.reason,
 			    acrs_file_rel_name(mb->rel));
@@ -528,28 +515,28 @@ notify_plan_team(struct store *s, struct acrs_matcher *mt,
 			if (sub < 0)
 				goto out;
 			if (sub == 0) {
-				notify_audit(p, "suppressed", mb->npi, NULL,
+				notify_plan_note(p, "suppressed", mb->npi, NULL,
 				    "reason=not_subscribed event=%s",
 				    pol->event);
 				continue;
 			}
 		}
-		o = notify_group(p, first, &rt.targets[0], now_ms);
+		o = notify_plan_group(p, first, &rt.targets[0], now_ms);
 		notify_plan_list_add(o->npis, sizeof(o->npis), mb->npi);
 		notify_plan_list_add(o->patient_ids, sizeof(o->patient_ids),
 		    mb->patient_id);
-		notify_audit(p, "routed", mb->npi, o->recipient,
+		notify_plan_note(p, "routed", mb->npi, o->recipient,
 		    "kind=%s rel=%s endpoint=%lld%s", notify_kind_name(o->kind),
 		    acrs_file_rel_name(mb->rel),
 		    (long long)rt.targets[0].endpoint_id,
 		    rt.targets[0].via_organization ? " via=organization" : "");
 	}
 	for (size_t i = first; i < p->n_outs; i++)
-		if (notify_compose_out(p, &p->outs[i], m, raw, n, set, 0, 0,
+		if (notify_plan_compose(p, &p->outs[i], m, raw, n, set, 0, 0,
 		    now_ms, e) != 0)
 			goto out;
 	if (p->n_outs == first)
-		notify_audit(p, "no_recipient", NULL, NULL, "team=%zu",
+		notify_plan_note(p, "no_recipient", NULL, NULL, "team=%zu",
 		    res.n_team);
 	rc = 0;
 out:
@@ -586,7 +573,7 @@ notify_plan_adt(struct store *s, struct acrs_matcher *mt,
 	str_lcpy(p->control_id, row.control_id, sizeof(p->control_id));
 	str_lcpy(p->from, from != NULL ? from : "", sizeof(p->from));
 	if (hl7_parse(raw.data, raw.len, &m, &pe) != 0) {
-		notify_audit(p, "failed", NULL, NULL, "parse");
+		notify_plan_note(p, "failed", NULL, NULL, "parse");
 		p->state = "failed";
 		goto done;
 	}
@@ -594,7 +581,7 @@ notify_plan_adt(struct store *s, struct acrs_matcher *mt,
 	str_lcpy(p->event, pol.event, sizeof(p->event));
 	str_lcpy(p->visit, pol.visit, sizeof(p->visit));
 	notify_policy_digest(pol.visit, p->visit_digest);
-	notify_audit(p, "policy", NULL, NULL, "event=%s action=%s reason=%s "
+	notify_plan_note(p, "policy", NULL, NULL, "event=%s action=%s reason=%s "
 	    "class=%c sensitive=%s test=%s visit=%s", pol.event[0] ?
 	    pol.event : "-", notify_action_name(pol.action), pol.reason,
 	    pol.patient_class ? pol.patient_class : '-',
@@ -606,24 +593,24 @@ notify_plan_adt(struct store *s, struct acrs_matcher *mt,
 		struct notify_out *o;
 
 		if (set->test_address[0] == '\0') {
-			notify_audit(p, "suppressed", NULL, NULL,
+			notify_plan_note(p, "suppressed", NULL, NULL,
 			    "reason=test_traffic");
 			goto done;
 		}
 		/* Test traffic goes apart: to the test address only. */
 		o = notify_out_add(p, NOTIFY_KIND_DIRECT, set->test_address);
 		o->next_try = now_ms;
-		if (notify_compose_out(p, o, m, raw.data, raw.len, set,
+		if (notify_plan_compose(p, o, m, raw.data, raw.len, set,
 		    pol.action == NOTIFY_RETRACT, 1, now_ms, e) != 0)
 			goto fail;
-		notify_audit(p, "routed", NULL, o->recipient, "kind=direct "
+		notify_plan_note(p, "routed", NULL, o->recipient, "kind=direct "
 		    "test_traffic");
 		goto done;
 	}
 	switch (pol.action) {
 	case NOTIFY_MERGE:
 		if (pol.test) {
-			notify_audit(p, "suppressed", NULL, NULL,
+			notify_plan_note(p, "suppressed", NULL, NULL,
 			    "reason=test_traffic");
 			break;
 		}
@@ -890,20 +877,3 @@ notify_run_pending(struct store *s, struct acrs_matcher *mt,
 	return 0;
 }
 
-/* For adt/notify_fallback.c (adt/notify_plan_private.h). */
-struct notify_out *
-notify_plan_group(struct notify_plan *p, size_t first,
-    const struct directory_target *t, int64_t now_ms)
-{
-	return notify_group(p, first, t, now_ms);
-}
-
-int
-notify_plan_compose(struct notify_plan *p, struct notify_out *o,
-    const struct hl7_msg *m, const void *raw, size_t n,
-    const struct notify_settings *set, int retraction, int test,
-    int64_t now_ms, struct err *e)
-{
-	return notify_compose_out(p, o, m, raw, n, set, retraction, test,
-	    now_ms, e);
-}

@@ -28,10 +28,10 @@ int notify_plan_compose(struct notify_plan *p, struct notify_out *o,
 void notify_plan_list_add(char *list, size_t size, const char *word);
 
 /* Adds an audit record to p: step, the member's NPI and the recipient
- * (either may be NULL), and a detail formatted from fmt and ap (codes and
- * ids only, never PHI). */
-void notify_plan_vaudit(struct notify_plan *p, const char *step,
-    const char *npi, const char *recipient, const char *fmt, va_list ap)
-    __attribute__((format(printf, 5, 0)));
+ * (either may be NULL), and a detail formatted from fmt (codes and ids
+ * only, never PHI). */
+void notify_plan_note(struct notify_plan *p, const char *step,
+    const char *npi, const char *recipient, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 #endif
