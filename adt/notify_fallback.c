@@ -213,16 +213,17 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		    &rt, e) != 0)
 			goto out;
 		if (rt.status != DIRECTORY_ROUTED) {
-			notify_plan_note(p, "exhausted", npi, NULL, "notification=%lld "
-			    "status=%s reason=%s", (long long)failed,
+			notify_plan_note(p, "exhausted", npi, NULL,
+			    "notification=%lld status=%s reason=%s", (long long)failed,
 			    directory_route_status_name(rt.status), rt.reason);
 			continue;
 		}
 		i = notify_fallback_pick(&rt, (const char *const *)tried,
 		    ntried);
 		if (i < 0) {
-			notify_plan_note(p, "exhausted", npi, NULL, "notification=%lld "
-			    "reason=no_further_target targets=%zu",
+			notify_plan_note(p, "exhausted", npi, NULL,
+			    "notification=%lld reason=no_further_target "
+			    "targets=%zu",
 			    (long long)failed, rt.ntargets);
 			continue;
 		}
@@ -236,8 +237,8 @@ fb_route(struct store *s, struct notify_plan *p, const struct fb_row *r,
 		notify_plan_note(p, "fallback", npi, t->address,
 		    "from_notification=%lld endpoint=%lld rank=%d",
 		    (long long)failed, (long long)t->endpoint_id, t->rank);
-		notify_plan_note(p, "routed", npi, o->recipient, "kind=%s endpoint=%lld"
-		    " rank=%d fallback_of=%lld%s", notify_kind_name(o->kind),
+		notify_plan_note(p, "routed", npi, o->recipient, "kind=%s "
+		    "endpoint=%lld rank=%d fallback_of=%lld%s", notify_kind_name(o->kind),
 		    (long long)t->endpoint_id, t->rank, (long long)failed,
 		    t->via_organization ? " via=organization" : "");
 	}
@@ -284,8 +285,8 @@ notify_fallback_plan(struct store *s, const struct notify_settings *set,
 	str_lcpy(p->event, r->event, sizeof(p->event));
 	notify_policy_digest(r->visit, p->visit_digest);
 	fb_cause(r, cause, sizeof(cause));
-	notify_plan_note(p, "failed", NULL, r->recipient, "kind=%s notification=%lld "
-	    "cause=%s", r->kind, (long long)failed, cause);
+	notify_plan_note(p, "failed", NULL, r->recipient, "kind=%s "
+	    "notification=%lld cause=%s", r->kind, (long long)failed, cause);
 	buf_init(&raw, HL7_MAX_BYTES);
 	rc = intake_get(s, r->adt, fb_adt_row, p, &raw, e);
 	if (rc < 0)
@@ -403,8 +404,8 @@ notify_fallback_run(struct store *s, const struct notify_settings *set,
 				notify_fallback_plan_free(&p);
 				return -1;
 			}
-			if (notify_fallback_apply(s, p, now_ms, NOTIFY_EXPIRE_S, stats,
-			    e) != 0) {
+			if (notify_fallback_apply(s, p, now_ms,
+			    NOTIFY_EXPIRE_S, stats, e) != 0) {
 				store_rollback(s);
 				notify_fallback_plan_free(&p);
 				return -1;

@@ -862,8 +862,8 @@ notify_run_pending(struct store *s, struct acrs_matcher *mt,
 				notify_plan_free(&p);
 				return -1;
 			}
-			if (notify_plan_apply(s, p, now_ms, NOTIFY_EXPIRE_S, stats,
-			    e) != 0) {
+			if (notify_plan_apply(s, p, now_ms, NOTIFY_EXPIRE_S,
+			    stats, e) != 0) {
 				store_rollback(s);
 				notify_plan_free(&p);
 				return -1;
