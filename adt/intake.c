@@ -87,12 +87,20 @@ job_free(struct job *j)
 	free(j);
 }
 
-static void
-new_control_id(struct intake *in, int64_t now_ms, char *dst, size_t size)
+void
+intake_ack_opts(struct intake *in, int64_t now_ms,
+    char ts[INTAKE_ACK_TS_MAX], char cid[INTAKE_ACK_CID_MAX],
+    struct ack_opts *o)
 {
 	unsigned n = __atomic_fetch_add(&in->seq, 1, __ATOMIC_RELAXED);
 
-	str_fmt(dst, size, "DG%lld%05u", (long long)now_ms, n % 100000);
+	ack_timestamp(now_ms, ts, INTAKE_ACK_TS_MAX);
+	str_fmt(cid, INTAKE_ACK_CID_MAX, "DG%lld%05u", (long long)now_ms,
+	    n % 100000);
+	o->control_id = cid;
+	o->timestamp = ts;
+	o->app = in->ack_app;
+	o->facility = in->ack_facility;
 }
 
 static struct job *
@@ -238,7 +246,7 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 	size_t nprobs = 0;
 	enum ack_code outcome, code;
 	struct ack_opts o;
-	char ts[32], cid[48];
+	char ts[INTAKE_ACK_TS_MAX], cid[INTAKE_ACK_CID_MAX];
 
 	memset(&extra, 0, sizeof(extra));
 	if (j->cancelled) {
@@ -291,12 +299,7 @@ item_ack(struct job *j, struct item *it, int store_status, struct buf *out,
 		*send_r = true;
 	if (!*send_r)
 		return outcome;
-	ack_timestamp(j->now_ms, ts, sizeof(ts));
-	new_control_id(j->in, j->now_ms, cid, sizeof(cid));
-	o.control_id = cid;
-	o.timestamp = ts;
-	o.app = j->in->ack_app;
-	o.facility = j->in->ack_facility;
+	intake_ack_opts(j->in, j->now_ms, ts, cid, &o);
 	(void)ack_build(it->m, code, probs, nprobs, &o, out, NULL);
 	return outcome;
 }

@@ -123,4 +123,14 @@ int intake_get(struct store *s, int64_t id, intake_row_fn *fn, void *arg,
 int intake_set_state(struct store *s, int64_t id, const char *state,
     int64_t now_ms, struct err *e);
 
+/* The sender fields, a fresh control ID and the timestamp (now_ms) of an
+ * ACK built apart from a submission (the MLLP server's answer to a frame
+ * it could not take): fills *o, whose strings point into ts, cid and in.
+ * Any thread. */
+#define INTAKE_ACK_TS_MAX 32
+#define INTAKE_ACK_CID_MAX 48
+void intake_ack_opts(struct intake *in, int64_t now_ms,
+    char ts[INTAKE_ACK_TS_MAX], char cid[INTAKE_ACK_CID_MAX],
+    struct ack_opts *o);
+
 #endif

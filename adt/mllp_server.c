@@ -29,13 +29,10 @@ struct mllp_server {
 	struct intake *intake;
 	struct mllp_server_opts o;
 	char *host;
-	char *ack_app;
-	char *ack_facility;
 	int port;
 	struct conn *conns;
 	unsigned nconns;
 	uint64_t next_id;
-	unsigned ack_seq;   /* control IDs of ACKs built here */
 };
 
 struct conn {
@@ -249,16 +246,9 @@ conn_too_large_ack(struct conn *c, const uint8_t *head, size_t n,
 	struct mllp_server *s = c->srv;
 	struct ack_opts ao;
 	struct err e = {0};
-	int64_t now = clock_wall_ms();
-	char ts[32], cid[48];
+	char ts[INTAKE_ACK_TS_MAX], cid[INTAKE_ACK_CID_MAX];
 
-	ack_timestamp(now, ts, sizeof(ts));
-	str_fmt(cid, sizeof(cid), "DGR%lld%05u", (long long)now,
-	    s->ack_seq++ % 100000);
-	ao.control_id = cid;
-	ao.timestamp = ts;
-	ao.app = s->ack_app;
-	ao.facility = s->ack_facility;
+	intake_ack_opts(s->intake, clock_wall_ms(), ts, cid, &ao);
 	return ack_build_too_large(head, n, size, s->o.max_frame,
 	    s->o.ack_mode, &ao, out, &e);
 }
@@ -562,8 +552,6 @@ server_maybe_free(struct mllp_server *s)
 	log_info(NULL, "event=mllp_stopped");
 	intake_free(&s->intake);
 	free(s->host);
-	free(s->ack_app);
-	free(s->ack_facility);
 	free(s);
 }
 
@@ -614,8 +602,6 @@ mllp_server_new(struct loop *l, struct store_writer *w,
 	s->o.host = s->host;
 	s->o.ack_app = NULL;
 	s->o.ack_facility = NULL;
-	s->ack_app = xstrdup(o->ack_app ? o->ack_app : "DIRECTGATE");
-	s->ack_facility = xstrdup(o->ack_facility ? o->ack_facility : "");
 	io.writer = w;
 	io.loop = l;
 	io.ack_mode = o->ack_mode;
