@@ -978,41 +978,6 @@ store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 		failed = true;
 		goto tell;
 	}
-	/* A job runs inside a savepoint so that its failure undoes only its
-	 * own writes; a lone job's failure undoes the whole transaction,
-	 * which is the same, so it needs none (two statements fewer per
-	 * commit when the writer is not busy). */
-	if (n == 1) {
-		struct store_job *j = batch;
-
-		err_clear(&j->err);
-		j->status = j->fn(s, j->arg, &j->err);
-		if (sqlite3_get_autocommit(s->db)) {
-			err_set(&e, ERR_TEMP, "store: transaction lost in a job"
-			        " (%s)", j->status == -1 ? j->err.msg
-			                                 : "ended by the job");
-			j->status = 0;
-			failed = true;
-			goto tell;
-		}
-		if (j->status == 0)
-			goto commit;
-		store_rollback(s);
-		if (!sqlite3_get_autocommit(s->db)) {
-			/* Still inside the transaction: the connection is
-			 * unusable until it ends, as when ROLLBACK TO fails. */
-			err_set(&e, ERR_TEMP, "store: rollback failed (%s)",
-			        sqlite3_errmsg(s->db));
-			j->status = 0;
-			failed = true;
-			goto tell;
-		}
-		j->status = -1;
-		if (j->err.kind == ERR_NONE)
-			err_set(&j->err, ERR_INTERNAL,
-			        "store: job failed without a reason");
-		goto tell;
-	}
 	for (struct store_job *j = batch; j != NULL; j = j->next) {
 		if (store_run(s, &e, "SAVEPOINT store_writer_job", "") == -1) {
 			failed = true;
@@ -1052,12 +1017,9 @@ store_writer_batch(struct store_writer *w, struct store_job *batch, unsigned n)
 			break;
 		}
 	}
-	if (failed) {
+	if (failed)
 		store_rollback(s);
-		goto tell;
-	}
-commit:
-	if (store_commit(s, &e) == -1)
+	else if (store_commit(s, &e) == -1)
 		failed = true;
 tell:
 	if (failed) {
