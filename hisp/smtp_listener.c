@@ -108,17 +108,26 @@ smtp_listener_budget_spent(const struct smtp_listener_budget *b)
 	return b != NULL && b->max > 0 && b->used >= b->max;
 }
 
-void
-smtp_listener_msg_reset(struct smtp_listener_msg *m)
+/* Gives the message's bytes back to the budget and empties it, keeping a
+ * small buffer for the next one. A message that will be refused drops
+ * them at once (keep false), not when the client is done sending. */
+static void
+smtp_listener_msg_empty(struct smtp_listener_msg *m, bool keep)
 {
 	if (m->budget != NULL) {
 		assert(m->budget->used >= m->data.len);
 		m->budget->used -= m->data.len;
 	}
-	if (m->data.cap > LISTENER_MSG_KEEP)
-		buf_release(&m->data);
-	else
+	if (keep && m->data.cap <= LISTENER_MSG_KEEP)
 		buf_reset(&m->data);
+	else
+		buf_release(&m->data);
+}
+
+void
+smtp_listener_msg_reset(struct smtp_listener_msg *m)
+{
+	smtp_listener_msg_empty(m, true);
 	m->overflow = false;
 	m->starved = false;
 }
@@ -130,18 +139,6 @@ smtp_listener_msg_release(struct smtp_listener_msg *m)
 	buf_release(&m->data);
 }
 
-/* A message that will be refused gives its bytes back at once, not when
- * the client is done sending the rest. */
-static void
-smtp_listener_msg_drop(struct smtp_listener_msg *m)
-{
-	if (m->budget != NULL) {
-		assert(m->budget->used >= m->data.len);
-		m->budget->used -= m->data.len;
-	}
-	buf_release(&m->data);
-}
-
 int
 smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
     size_t n)
@@ -150,10 +147,10 @@ smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
 
 	if (m->overflow || m->starved)
 		return 0;
-	if (b != NULL && b->max > 0 && n > b->max - (b->used < b->max ?
-	    b->used : b->max)) {
+	assert(b == NULL || b->max == 0 || b->used <= b->max);
+	if (b != NULL && b->max > 0 && n > b->max - b->used) {
 		m->starved = true;
-		smtp_listener_msg_drop(m);
+		smtp_listener_msg_empty(m, false);
 		return -1;
 	}
 	if (buf_append(&m->data, p, n) == 0) {
@@ -162,7 +159,7 @@ smtp_listener_msg_append(struct smtp_listener_msg *m, const void *p,
 		return 0;
 	}
 	m->overflow = true;
-	smtp_listener_msg_drop(m);
+	smtp_listener_msg_empty(m, false);
 	return -1;
 }
 
