@@ -123,6 +123,7 @@ struct acrs_file {
 	 * hold for this row too: not done again), or NULL. */
 	uint64_t raw;
 	struct acrs_pat *same;
+	uint64_t key;      /* the current row's patient key */
 };
 
 struct acrs_file *
@@ -473,9 +474,9 @@ acrs_file_row(struct acrs_file *f)
 	if ((v = acrs_file_get(f, COL_PATIENT_ID, b, sizeof(b))) != NULL)
 		str_lcpy(r->patient_id, v, sizeof(r->patient_id));
 	f->raw = acrs_file_raw(f);
+	f->key = acrs_file_patient_key(r->patient_id);
 	if (v != NULL && v[0] != '\0') {
-		struct acrs_pat *p = acrs_file_pat_find(f,
-		    acrs_file_patient_key(r->patient_id));
+		struct acrs_pat *p = acrs_file_pat_find(f, f->key);
 
 		if (p != NULL && p->raw == f->raw)
 			f->same = p;
@@ -657,7 +658,7 @@ acrs_file_cross(struct acrs_file *f)
 		r->patient_new = false;
 		return;
 	}
-	k = acrs_file_patient_key(r->patient_id);
+	k = f->key;
 	d = acrs_norm_fnv(ACRS_FNV_INIT, r->id_type, sizeof(r->id_type));
 	d = acrs_norm_fnv(d, r->authority, strlen(r->authority) + 1);
 	d = acrs_norm_fnv(d, r->last, strlen(r->last) + 1);
